@@ -1,0 +1,27 @@
+/* Model-specific register numbers (Intel SDM vol. 4, AMD APM vol. 2 appendix A). */
+#ifndef HV_ASM_MSR_H
+#define HV_ASM_MSR_H
+
+#define MSR_IA32_APIC_BASE 0x0000001bU
+#define APIC_BASE_BSP BIT(8)
+#define APIC_BASE_X2APIC BIT(10)
+#define APIC_BASE_ENABLE BIT(11)
+#define MSR_IA32_FEATURE_CONTROL 0x0000003aU
+#define MSR_IA32_TSC_DEADLINE 0x000006e0U
+#define MSR_IA32_PAT 0x00000277U
+#define MSR_X2APIC_BASE 0x00000800U
+
+#define MSR_EFER 0xc0000080U
+#define EFER_SCE BIT(0)
+#define EFER_LME BIT(8)
+#define EFER_LMA BIT(10)
+#define EFER_NXE BIT(11)
+#define EFER_SVME BIT(12)
+#define MSR_STAR 0xc0000081U
+#define MSR_LSTAR 0xc0000082U
+#define MSR_FS_BASE 0xc0000100U
+#define MSR_GS_BASE 0xc0000101U
+#define MSR_KERNEL_GS_BASE 0xc0000102U
+#define MSR_TSC_AUX 0xc0000103U
+
+#endif

@@ -1,0 +1,47 @@
+/* kmain: the boot CPU's init sequence (the composition root: may call any layer). */
+#include "lib/string.h"
+#include "asm/bootinfo.h"
+#include "mm/layout.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/version.h"
+#include "drivers/uart.h"
+
+struct boot_info boot_info;
+
+static const void *early_phys_to_ptr(u64 pa, size_t len)
+{
+	/* The early map covers the first 4 GiB. */
+	if (pa >= (1ULL << 32) || len > (1ULL << 32) - pa)
+		return NULL;
+	return phys_to_virt(pa);
+}
+
+static void print_boot_info(const struct boot_info *bi)
+{
+	u64 ram = 0;
+
+	for (u32 i = 0; i < bi->nr_mmap; i++)
+		if (bi->mmap[i].type == BOOT_MEM_RAM)
+			ram += bi->mmap[i].len;
+	pr_info("boot: Multiboot%u from '%s', cmdline '%s'\n", bi->loader, bi->loader_name,
+		bi->cmdline);
+	pr_info("boot: %u memory ranges, %llu MiB usable, %u modules, RSDP %s\n", bi->nr_mmap,
+		(unsigned long long)(ram >> 20), bi->nr_modules, bi->rsdp_len ? "given" : "not given");
+}
+
+void kmain(u32 magic, u32 info_phys);
+void kmain(u32 magic, u32 info_phys)
+{
+	int err;
+
+	if (uart_init(COM1_PORT))
+		log_register_console(uart_write);
+	pr_info("%s %s starting\n", HV_NAME, HV_VERSION);
+	err = bootinfo_parse(&boot_info, magic, early_phys_to_ptr(info_phys, 8), info_phys,
+			     early_phys_to_ptr);
+	if (err)
+		panic("unknown boot loader (magic %#x) or malformed boot information", magic);
+	print_boot_info(&boot_info);
+	panic("nothing more to do yet");
+}
