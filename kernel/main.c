@@ -1,7 +1,7 @@
 /* kmain: the boot CPU's init sequence (the composition root: may call any layer). */
 #include "lib/string.h"
 #include "asm/bootinfo.h"
-#include "mm/layout.h"
+#include "asm/page.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/version.h"

@@ -35,6 +35,7 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 	char sign = 0;
 	const char *prefix = "";
 	int plen;
+	bool zero = v == 0;
 
 	while (v) {
 		tmp[n++] = digits[v % base];
@@ -48,9 +49,9 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 		sign = '+';
 	else if (flags & F_SPACE)
 		sign = ' ';
-	if ((flags & F_ALT) && base == 16 && n)
+	if ((flags & F_ALT) && base == 16 && !zero)
 		prefix = upper ? "0X" : "0x";
-	if ((flags & F_ALT) && base == 8 && (prec <= n))
+	if ((flags & F_ALT) && base == 8 && !zero && prec <= n)
 		prefix = "0";
 	plen = (int)(sign != 0) + (prefix[0] ? (prefix[1] ? 2 : 1) : 0);
 

@@ -1,6 +1,6 @@
-/* Host virtual memory layout and physical <-> virtual conversion. */
-#ifndef HV_MM_LAYOUT_H
-#define HV_MM_LAYOUT_H
+/* Host virtual memory layout, page sizes and physical <-> virtual conversion. */
+#ifndef HV_ASM_PAGE_H
+#define HV_ASM_PAGE_H
 
 #include "lib/types.h"
 
