@@ -31,28 +31,32 @@ deps-test:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.asm.o: %.asm boot/layout.inc
 	@mkdir -p $(dir $@)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	@echo "  NASM    $<"
+	@$(NASM) $(NASMFLAGS) $< -o $@
 
 # Two-pass link: the symbol table (placed after code and data) is generated from
 # the first image; text addresses are identical in both images.
 $(BUILD)/hv.elf: $(OBJS) linker.ld scripts/gen-ksyms.sh
 	@mkdir -p $(BUILD)
-	scripts/gen-ksyms.sh > $(BUILD)/ksyms0.asm
-	$(NASM) -f elf64 $(BUILD)/ksyms0.asm -o $(BUILD)/ksyms0.o
-	$(LD) $(LDFLAGS) -o $(BUILD)/hv.pass1.elf $(OBJS) $(BUILD)/ksyms0.o
-	scripts/gen-ksyms.sh $(BUILD)/hv.pass1.elf > $(BUILD)/ksyms.asm
-	$(NASM) -f elf64 $(BUILD)/ksyms.asm -o $(BUILD)/ksyms.o
-	$(LD) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o
+	@echo "  LD      $@"
+	@scripts/gen-ksyms.sh > $(BUILD)/ksyms0.asm
+	@$(NASM) -f elf64 $(BUILD)/ksyms0.asm -o $(BUILD)/ksyms0.o
+	@$(LD) $(LDFLAGS) -o $(BUILD)/hv.pass1.elf $(OBJS) $(BUILD)/ksyms0.o
+	@scripts/gen-ksyms.sh $(BUILD)/hv.pass1.elf > $(BUILD)/ksyms.asm
+	@$(NASM) -f elf64 $(BUILD)/ksyms.asm -o $(BUILD)/ksyms.o
+	@$(LD) $(LDFLAGS) -o $@ $(OBJS) $(BUILD)/ksyms.o
 	@scripts/gen-ksyms.sh $@ | cmp -s - $(BUILD)/ksyms.asm || \
 		{ echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }
 
 iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf boot/grub/grub.cfg scripts/mkiso.sh
-	scripts/mkiso.sh $@ boot/grub/grub.cfg $(BUILD)/hv.elf
+	@echo "  ISO     $@"
+	@scripts/mkiso.sh $@ boot/grub/grub.cfg $(BUILD)/hv.elf
 
 QEMU_FLAGS := -machine pc -cpu qemu64,+svm,+npt -smp 4 -m 512 -accel tcg,thread=multi \
 	-display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04

@@ -19,6 +19,36 @@ static int console_level = LOG_INFO;
 static u64 (*clock_ns)(void);
 static unsigned (*cpu_id_fn)(void);
 static bool at_line_start = true;
+static bool panic_mode;
+
+void log_enter_panic(void) { WRITE_ONCE(panic_mode, true); }
+
+/*
+ * Take the log lock; in panic mode give up after a bounded wait and go on
+ * without it (returns false then), so a CPU stopped while holding it cannot
+ * silence the panic report.
+ */
+static bool log_lock_acquire(u64 *flags)
+{
+	*flags = irq_save();
+	if (!READ_ONCE(panic_mode)) {
+		spin_lock(&log_lock);
+		return true;
+	}
+	for (long i = 0; i < 50000000; i++) {
+		if (spin_trylock(&log_lock))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+static void log_lock_release(bool locked, u64 flags)
+{
+	if (locked)
+		spin_unlock(&log_lock);
+	irq_restore(flags);
+}
 
 void log_set_clock(u64 (*now_ns)(void)) { clock_ns = now_ns; }
 void log_set_cpu_id(unsigned (*fn)(void)) { cpu_id_fn = fn; }
@@ -50,10 +80,11 @@ static void consoles_write(const char *s, size_t len)
 
 void console_write(const char *s, size_t len)
 {
-	u64 f = spin_lock_irqsave(&log_lock);
+	u64 f;
+	bool locked = log_lock_acquire(&f);
 
 	consoles_write(s, len);
-	spin_unlock_irqrestore(&log_lock, f);
+	log_lock_release(locked, f);
 }
 
 /* Drop whole lines from the tail until n more bytes fit. */
@@ -80,6 +111,7 @@ void vprintk(int level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t n = 0;
+	bool locked;
 	u64 f;
 
 	if (at_line_start) {
@@ -97,12 +129,12 @@ void vprintk(int level, const char *fmt, va_list ap)
 		line[n] = '\0';
 	}
 
-	f = spin_lock_irqsave(&log_lock);
+	locked = log_lock_acquire(&f);
 	ring_append(line, n);
 	at_line_start = n && line[n - 1] == '\n';
 	if (level <= console_level)
 		consoles_write(line, n);
-	spin_unlock_irqrestore(&log_lock, f);
+	log_lock_release(locked, f);
 }
 
 void printk(int level, const char *fmt, ...)

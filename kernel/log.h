@@ -44,6 +44,12 @@ void log_set_console_level(int level);
  */
 size_t log_dump(void (*out)(const char *line, size_t len, void *ctx), void *ctx);
 
+/*
+ * Panic mode: from now on printk does not wait long for the log lock (its
+ * holder may have been stopped by NMI). Called once by panic.
+ */
+void log_enter_panic(void);
+
 /* Time source for the prefix (nanoseconds since boot); 0 until timers are up. */
 void log_set_clock(u64 (*now_ns)(void));
 /* CPU number for the prefix. */

@@ -1,13 +1,21 @@
 /* kmain: the boot CPU's init sequence (the composition root: may call any layer). */
 #include "lib/string.h"
 #include "asm/bootinfo.h"
+#include "asm/gdt.h"
+#include "asm/trap.h"
 #include "asm/page.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
+#include "kernel/debug.h"
 #include "kernel/version.h"
 #include "drivers/uart.h"
 
 struct boot_info boot_info;
+
+static struct percpu bsp_percpu;
+static u8 bsp_ist_stacks[3][IST_STACK_SIZE] __aligned(16);
+
+static unsigned log_cpu_id(void) { return cpu_id(); }
 
 static const void *early_phys_to_ptr(u64 pa, size_t len)
 {
@@ -35,6 +43,9 @@ void kmain(u32 magic, u32 info_phys)
 {
 	int err;
 
+	idt_init();
+	cpu_setup(&bsp_percpu, 0, bsp_ist_stacks[0], bsp_ist_stacks[1], bsp_ist_stacks[2]);
+	log_set_cpu_id(log_cpu_id);
 	if (uart_init(COM1_PORT))
 		log_register_console(uart_write);
 	pr_info("%s %s starting\n", HV_NAME, HV_VERSION);

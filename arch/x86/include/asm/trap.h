@@ -34,4 +34,7 @@ void trap_dump_frame(const struct trap_frame *tf);
 void dump_stack_from(u64 rip, u64 rbp);
 void dump_stack(void);
 
+/* Set once a CPU has started stopping the system: NMIs then halt every CPU. */
+extern bool system_stopping;
+
 #endif
