@@ -9,6 +9,7 @@
 #include "kernel/debug.h"
 #include "kernel/version.h"
 #include "drivers/uart.h"
+#include "mgmt/shell.h"
 
 struct boot_info boot_info;
 
@@ -54,5 +55,5 @@ void kmain(u32 magic, u32 info_phys)
 	if (err)
 		panic("unknown boot loader (magic %#x) or malformed boot information", magic);
 	print_boot_info(&boot_info);
-	panic("nothing more to do yet");
+	shell_run();
 }

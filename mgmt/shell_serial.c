@@ -1,0 +1,33 @@
+/* The shell session on the serial console (COM1). */
+#include "mgmt/shell.h"
+#include "drivers/uart.h"
+#include "asm/cpu.h"
+#include "kernel/log.h"
+
+static struct shell_session serial_session;
+
+static void serial_write(const char *s, size_t len, void *ctx) { uart_write(s, len); }
+
+/*
+ * Wait for the next byte from COM1: the only place the serial shell blocks.
+ * It polls for now; once the scheduler runs, this is the function to change
+ * so that the shell thread sleeps until uart_irq() wakes it.
+ */
+static int serial_read_byte(void *ctx)
+{
+	int c;
+
+	while ((c = uart_getc()) < 0)
+		cpu_relax();
+	return c;
+}
+
+void shell_run(void)
+{
+	struct shell_out out = { .write = serial_write };
+
+	pr_info("shell: %zu commands, serial console ready\n", shell_check_table());
+	shell_session_init(&serial_session, out, serial_read_byte, NULL);
+	for (;;)
+		shell_session_run(&serial_session);
+}
