@@ -8,6 +8,8 @@
 #include "kernel/panic.h"
 #include "kernel/debug.h"
 #include "kernel/version.h"
+#include "mm/frame.h"
+#include "mm/kmalloc.h"
 #include "drivers/uart.h"
 #include "mgmt/shell.h"
 
@@ -55,5 +57,7 @@ void kmain(u32 magic, u32 info_phys)
 	if (err)
 		panic("unknown boot loader (magic %#x) or malformed boot information", magic);
 	print_boot_info(&boot_info);
+	frame_init(&boot_info);
+	kmalloc_init();
 	shell_run();
 }
