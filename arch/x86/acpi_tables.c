@@ -41,6 +41,8 @@
 /* Section 5.2.9: FADT offsets. */
 #define FADT_MIN_LEN 116 /* ACPI 1.0 */
 #define FADT_OFF_DSDT 40
+#define FADT_OFF_SMI_CMD 48
+#define FADT_OFF_ACPI_ENABLE 52
 #define FADT_OFF_PM1A_CNT 64
 #define FADT_OFF_PM1B_CNT 68
 #define FADT_OFF_FLAGS 112
@@ -379,6 +381,10 @@ static void parse_fadt(struct parse_ctx *c, const u8 *t, u32 len, u64 pa)
 		ai->dsdt_phys = get64(t + FADT_OFF_X_DSDT);
 	ai->pm1a_cnt_port = fadt_pm1_port(c, t, len, FADT_OFF_X_PM1A_CNT, FADT_OFF_PM1A_CNT);
 	ai->pm1b_cnt_port = fadt_pm1_port(c, t, len, FADT_OFF_X_PM1B_CNT, FADT_OFF_PM1B_CNT);
+	if (get32(t + FADT_OFF_SMI_CMD) <= 0xffff) {
+		ai->smi_cmd_port = (u16)get32(t + FADT_OFF_SMI_CMD);
+		ai->acpi_enable = t[FADT_OFF_ACPI_ENABLE];
+	}
 	if (len > FADT_OFF_RESET_VALUE && (ai->fadt_flags & FADT_RESET_REG_SUP) &&
 	    get64(reset + GAS_OFF_ADDR)) {
 		ai->has_reset_reg = true;

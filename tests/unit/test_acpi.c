@@ -279,6 +279,8 @@ static u8 *make_fadt(u32 len)
 	sdt_header(t, "FACP", len, len > 116 ? 3 : 1);
 	put32(t + 36, PA_FACS);
 	put32(t + 40, PA_DSDT);
+	put32(t + 48, 0xb2);
+	t[52] = 0xf1;
 	put32(t + 56, 0x600);
 	put32(t + 64, 0x604);
 	put32(t + 112, 1u << 10);
@@ -345,6 +347,8 @@ static void test_good_v2_copy(void **state)
 	assert_int_equal(ai.fadt_phys, PA_FADT);
 	assert_int_equal(ai.pm1a_cnt_port, 0x604);
 	assert_int_equal(ai.pm1b_cnt_port, 0);
+	assert_int_equal(ai.smi_cmd_port, 0xb2);
+	assert_int_equal(ai.acpi_enable, 0xf1);
 	assert_true(ai.has_reset_reg);
 	assert_int_equal(ai.reset_reg_space, ACPI_GAS_IO);
 	assert_int_equal(ai.reset_reg_addr, 0xcf9);

@@ -58,6 +58,8 @@ struct acpi_info {
 	bool hw_reduced;       /* FADT HW_REDUCED_ACPI: no PM1 blocks */
 	u16 pm1a_cnt_port;     /* for power-off, 0 if unknown */
 	u16 pm1b_cnt_port;     /* 0 if absent */
+	u16 smi_cmd_port;      /* write acpi_enable here to leave legacy mode; 0 if none */
+	u8 acpi_enable;
 	bool has_reset_reg;    /* FADT RESET_REG_SUP and a non-zero RESET_REG */
 	u8 reset_reg_space;    /* ACPI_GAS_* */
 	u64 reset_reg_addr;
@@ -113,5 +115,8 @@ u32 acpi_isa_irq_to_gsi(u8 irq, bool *level, bool *active_low);
 void platform_set_mmio_mapper(void *(*map)(paddr_t pa, u64 size));
 /* Uncached VA for [pa, pa+size), or NULL when it cannot be mapped. */
 void *platform_map_mmio(paddr_t pa, u64 size);
+
+/* One boot line: CPUs in the MADT, IOAPICs, LAPIC mode, HPET, clock. After time_init(). */
+void platform_print_summary(void);
 
 #endif
