@@ -1,7 +1,12 @@
 /* kmain: the boot CPU's init sequence (the composition root: may call any layer). */
+#include "lib/cmdline.h"
 #include "lib/string.h"
+#include "asm/acpi.h"
 #include "asm/bootinfo.h"
 #include "asm/gdt.h"
+#include "asm/ioapic.h"
+#include "asm/lapic.h"
+#include "asm/time.h"
 #include "asm/trap.h"
 #include "asm/page.h"
 #include "kernel/log.h"
@@ -10,6 +15,7 @@
 #include "kernel/version.h"
 #include "mm/frame.h"
 #include "mm/kmalloc.h"
+#include "mm/paging.h"
 #include "drivers/uart.h"
 #include "mgmt/shell.h"
 
@@ -58,6 +64,13 @@ void kmain(u32 magic, u32 info_phys)
 		panic("unknown boot loader (magic %#x) or malformed boot information", magic);
 	print_boot_info(&boot_info);
 	frame_init(&boot_info);
+	paging_init(&boot_info);
 	kmalloc_init();
+	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
+	pic_disable();
+	lapic_init_bsp(!cmdline_has_flag(boot_info.cmdline, "nox2apic"));
+	ioapic_init();
+	time_init();
+	platform_print_summary();
 	shell_run();
 }
