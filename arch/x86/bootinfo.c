@@ -175,7 +175,7 @@ static void parse_mb1_mmap(struct boot_info *bi, const struct mb1_info *mi,
 		u32 type;
 
 		memcpy(&esize, m + off, 4);
-		if (esize < 20 || off + 4 + esize > mi->mmap_length)
+		if (esize < 20 || esize > mi->mmap_length - off - 4) /* no u32 wrap-around */
 			break;
 		memcpy(&base, m + off + 4, 8);
 		memcpy(&len, m + off + 12, 8);
