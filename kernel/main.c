@@ -65,6 +65,7 @@ void kmain(u32 magic, u32 info_phys)
 	print_boot_info(&boot_info);
 	frame_init(&boot_info);
 	paging_init(&boot_info);
+	platform_set_mmio_mapper(paging_map_mmio);
 	kmalloc_init();
 	acpi_init(boot_info.rsdp_len ? boot_info.rsdp : NULL, boot_info.rsdp_len);
 	pic_disable();
