@@ -1,7 +1,14 @@
 /* 16550 UART driver for the host console (PC16550D data sheet register map). */
 #include "drivers/uart.h"
+#include "asm/acpi.h"
 #include "asm/io.h"
+#include "asm/ioapic.h"
+#include "asm/irq_vectors.h"
+#include "asm/lapic.h"
 #include "asm/spinlock.h"
+#include "asm/trap.h"
+#include "kernel/log.h"
+#include "kernel/thread.h"
 
 #define UART_RBR 0 /* receive buffer (read) */
 #define UART_THR 0 /* transmit holding (write) */
@@ -28,6 +35,9 @@ static u16 base;
 static struct spinlock rx_lock = SPINLOCK_INIT;
 static u8 rx_ring[RX_RING];
 static unsigned rx_head, rx_tail;
+/* Readers sleeping in uart_getc_wait(); woken by the receive interrupt. */
+static struct wait_queue rx_wq;
+static bool rx_irq_on;
 
 bool uart_init(u16 port)
 {
@@ -100,5 +110,55 @@ int uart_getc(void)
 	if (rx_tail != rx_head)
 		c = rx_ring[rx_tail++ % RX_RING];
 	spin_unlock_irqrestore(&rx_lock, f);
+	return c;
+}
+
+static void uart_irq_handler(struct trap_frame *tf)
+{
+	uart_irq();
+	lapic_eoi();
+	wake_up_all(&rx_wq);
+}
+
+int uart_start_rx_irq(u8 isa_irq)
+{
+	bool level, active_low;
+	u32 gsi = acpi_isa_irq_to_gsi(isa_irq, &level, &active_low);
+	int err;
+
+	if (!base)
+		return -ENODEV;
+	wait_queue_init(&rx_wq);
+	trap_set_handler((u8)(VEC_GSI_BASE + gsi), uart_irq_handler);
+	err = ioapic_route_isa(isa_irq);
+	if (err) {
+		pr_warn("uart: cannot route IRQ %u (%d): input is polled\n", isa_irq, err);
+		return err;
+	}
+	uart_enable_rx_irq();
+	WRITE_ONCE(rx_irq_on, true);
+	pr_info("uart: COM1 input on IRQ %u (GSI %u, vector %#x)\n", isa_irq, gsi,
+		VEC_GSI_BASE + gsi);
+	return 0;
+}
+
+static bool rx_take(void *arg)
+{
+	int *c = arg;
+
+	*c = uart_getc();
+	return *c >= 0;
+}
+
+int uart_getc_wait(void)
+{
+	int c = -1;
+
+	if (!READ_ONCE(rx_irq_on)) {
+		while ((c = uart_getc()) < 0)
+			thread_sleep_ns(10 * 1000 * 1000);
+		return c;
+	}
+	wait_event(&rx_wq, rx_take, &c);
 	return c;
 }

@@ -18,5 +18,13 @@ void uart_enable_rx_irq(void);
 void uart_irq(void);
 /* Next received byte, or -1 if none. Polls the UART too, so works before IRQs. */
 int uart_getc(void);
+/*
+ * Route the UART's ISA IRQ through the IOAPIC and turn on the receive
+ * interrupt; afterwards uart_getc_wait() sleeps instead of polling.
+ * After the scheduler, IOAPIC and ACPI are up. Returns 0 or -errno.
+ */
+int uart_start_rx_irq(u8 isa_irq);
+/* Next received byte; the calling thread sleeps until one arrives. */
+int uart_getc_wait(void);
 
 #endif

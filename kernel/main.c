@@ -18,6 +18,8 @@
 #include "mm/paging.h"
 #include "drivers/uart.h"
 #include "mgmt/shell.h"
+#include "kernel/thread.h"
+#include "kernel/smp.h"
 
 struct boot_info boot_info;
 
@@ -47,6 +49,8 @@ static void print_boot_info(const struct boot_info *bi)
 		(unsigned long long)(ram >> 20), bi->nr_modules, bi->rsdp_len ? "given" : "not given");
 }
 
+static void shell_thread(void *arg) { shell_run(); }
+
 void kmain(u32 magic, u32 info_phys);
 void kmain(u32 magic, u32 info_phys)
 {
@@ -73,5 +77,10 @@ void kmain(u32 magic, u32 info_phys)
 	ioapic_init();
 	time_init();
 	platform_print_summary();
-	shell_run();
+	sched_init();
+	smp_boot_aps(sched_start_cpu);
+	uart_start_rx_irq(COM1_IRQ);
+	if (!thread_create("shell", shell_thread, NULL, 0))
+		panic("cannot create the shell thread");
+	sched_start_cpu();
 }

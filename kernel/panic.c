@@ -8,13 +8,10 @@
 #include "asm/percpu.h"
 #include "asm/trap.h"
 
-/* TEMPORARY until asm/lapic.h has an implementation in the tree. */
-#pragma weak lapic_send_ipi_all_but_self
-
 static bool lapic_ready(void)
 {
 	/* Before the LAPIC is set up there is only the boot CPU to stop. */
-	return nr_cpus > 1 && lapic_send_ipi_all_but_self;
+	return nr_cpus > 1;
 }
 
 bool panic_begin(void)

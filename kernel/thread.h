@@ -18,28 +18,38 @@ enum thread_state {
 typedef void (*thread_fn)(void *arg);
 
 /*
- * Fields are written by the CPU that runs the thread or under its run queue's
- * lock, except `name` (set at creation).
+ * Locking: `state`, `cpu`, `rq_node`, `wake_pending`, `migrate_to` and
+ * `on_cpu` under the run-queue lock of `cpu`; `sleep_node` and `wake_at_ns`
+ * under the run-queue lock of `sleep_cpu`; `wait_node` under the lock of the
+ * wait queue or mutex it is on; `all_node` under the thread-list lock;
+ * accounting fields are written by the CPU running the thread; `name`, `fn`,
+ * `arg` and `stack` are fixed at creation.
  */
 struct thread {
-	u64 rsp;                  /* saved stack pointer while switched out */
+	u64 rsp;                  /* saved stack pointer while switched out (offset 0: switch.asm) */
 	u32 id;
 	char name[THREAD_NAME_MAX];
 	enum thread_state state;
 	u32 cpu;                  /* CPU whose run queue holds it */
 	u64 affinity;             /* bitmask of allowed CPUs */
 	bool is_idle;
-	void *stack;              /* base of its kernel stack */
+	bool on_cpu;              /* running right now on `cpu` */
+	bool wake_pending;        /* woken while not yet blocked: next block returns at once */
+	u32 migrate_to;           /* CPU_ANY, or where to move at the next switch-out */
+	u32 sleep_cpu;            /* whose sleep list holds sleep_node */
+	void *stack;              /* base of its kernel stack (NULL: boot stack) */
 	u64 runtime_ns;           /* CPU time consumed */
 	u64 last_start_ns;        /* when it was last switched in */
+	u64 slice_end_ns;         /* when its current time slice ends */
 	u64 wake_at_ns;           /* for sleeps */
 	u64 switches;             /* times switched in */
+	u64 preemptions;          /* times switched out by the timer */
 	thread_fn fn;
 	void *arg;
 	struct list_node rq_node;     /* run queue link */
 	struct list_node all_node;    /* global thread list */
-	struct list_node wait_node;   /* wait queue / sleep list link */
-	int wake_reason;
+	struct list_node wait_node;   /* wait queue / mutex waiter link */
+	struct list_node sleep_node;  /* per-CPU sleep list link */
 	void *owner_data;             /* for the creator (e.g. the vCPU) */
 };
 
@@ -68,6 +78,14 @@ void thread_wake(struct thread *t);
 void sched_tick(void);
 /* Time slice length. */
 #define SCHED_SLICE_NS (10ULL * 1000 * 1000)
+
+/* Block the current thread until thread_wake() (returns at once if a wake is pending). */
+void thread_block(void);
+/* Give up the CPU from interrupt context when the tick decided so (IRQ exit path). */
+void sched_preempt_if_needed(void);
+const char *thread_state_name(enum thread_state s);
+/* CPU time of a thread including the running slice. */
+u64 thread_runtime_ns(const struct thread *t);
 
 /* Snapshot for the shell: calls fn for every thread under the thread list lock. */
 void thread_for_each(void (*fn)(const struct thread *t, void *ctx), void *ctx);

@@ -8,18 +8,10 @@ static struct shell_session serial_session;
 
 static void serial_write(const char *s, size_t len, void *ctx) { uart_write(s, len); }
 
-/*
- * Wait for the next byte from COM1: the only place the serial shell blocks.
- * It polls for now; once the scheduler runs, this is the function to change
- * so that the shell thread sleeps until uart_irq() wakes it.
- */
+/* Wait for the next byte from COM1: the shell thread sleeps until the UART interrupt. */
 static int serial_read_byte(void *ctx)
 {
-	int c;
-
-	while ((c = uart_getc()) < 0)
-		cpu_relax();
-	return c;
+	return uart_getc_wait();
 }
 
 void shell_run(void)

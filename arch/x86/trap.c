@@ -27,9 +27,6 @@ struct idt_entry {
 } __packed;
 
 /* Kernel stacks live in the direct map or the image window, never below. */
-/* TEMPORARY until asm/lapic.h has an implementation in the tree. */
-#pragma weak lapic_eoi
-
 #define KERNEL_STACK_MIN_ADDR DIRECT_MAP_BASE
 #define IDT_INTERRUPT_GATE 0x8e /* present, DPL0, 64-bit interrupt gate */
 
@@ -169,6 +166,7 @@ static void handle_nmi(struct trap_frame *tf)
 {
 	if (READ_ONCE(system_stopping)) {
 		/* Another CPU panicked: stay here with interrupts off (NMIs stay blocked). */
+		printk(LOG_EMERG, "CPU %u stopped\n", this_cpu()->cpu);
 		for (;;)
 			cpu_halt();
 	}
@@ -199,8 +197,7 @@ static void handle_interrupt(struct trap_frame *tf)
 		printk(LOG_WARN, "unexpected interrupt vector %#llx on CPU %u (reported once)\n",
 		       (unsigned long long)tf->vector, this_cpu()->cpu);
 	}
-	if (lapic_eoi)
-		lapic_eoi();
+	lapic_eoi();
 }
 
 void trap_dispatch(struct trap_frame *tf);

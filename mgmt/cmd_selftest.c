@@ -1,0 +1,23 @@
+/* The `selftest` command: built-in checks that print PASS/FAIL lines. */
+#include "mgmt/shell.h"
+#include "kernel/selftest.h"
+#include "lib/string.h"
+
+static void say_line(void *ctx, const char *line)
+{
+	shell_printf(ctx, "%s\n", line);
+}
+
+static int cmd_selftest(int argc, char **argv, struct shell_out *out)
+{
+	if (argc != 2)
+		return SHELL_USAGE;
+	if (!strcmp(argv[1], "sched")) {
+		selftest_sched(say_line, out);
+		return 0;
+	}
+	shell_printf(out, "selftest: unknown suite '%s' (try: sched)\n", argv[1]);
+	return -EINVAL;
+}
+SHELL_COMMAND(selftest, "selftest", "sched",
+	      "run built-in checks of the scheduler and SMP code; prints PASS/FAIL", cmd_selftest);
