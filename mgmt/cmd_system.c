@@ -1,9 +1,14 @@
-/* Shell commands about the hypervisor itself: version and the kernel log. */
+/* Shell commands about the hypervisor itself: version, uptime, log, reboot, power-off. */
 #include "mgmt/shell.h"
 #include "lib/cmdline.h"
 #include "lib/string.h"
+#include "asm/power.h"
+#include "asm/time.h"
 #include "kernel/log.h"
 #include "kernel/version.h"
+
+#define NS_PER_SEC 1000000000ULL
+#define NS_PER_USEC 1000ULL
 
 static int cmd_version(int argc, char **argv, struct shell_out *out)
 {
@@ -14,6 +19,39 @@ static int cmd_version(int argc, char **argv, struct shell_out *out)
 	return 0;
 }
 SHELL_COMMAND(version, "version", "", "show the hypervisor version", cmd_version);
+
+static int cmd_uptime(int argc, char **argv, struct shell_out *out)
+{
+	u64 ns = time_now_ns();
+	u64 s = ns / NS_PER_SEC;
+
+	if (argc != 1)
+		return SHELL_USAGE;
+	shell_printf(out, "up %llu.%06llu s (%llud %02llu:%02llu:%02llu)\n",
+		     (unsigned long long)s, (unsigned long long)(ns % NS_PER_SEC / NS_PER_USEC),
+		     (unsigned long long)(s / 86400), (unsigned long long)(s / 3600 % 24),
+		     (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
+	return 0;
+}
+SHELL_COMMAND(uptime, "uptime", "", "show the time since boot", cmd_uptime);
+
+static int cmd_reboot(int argc, char **argv, struct shell_out *out)
+{
+	if (argc != 1)
+		return SHELL_USAGE;
+	shell_printf(out, "rebooting\n");
+	machine_reboot();
+}
+SHELL_COMMAND(reboot, "reboot", "", "reset the machine", cmd_reboot);
+
+static int cmd_poweroff(int argc, char **argv, struct shell_out *out)
+{
+	if (argc != 1)
+		return SHELL_USAGE;
+	shell_printf(out, "powering off\n");
+	machine_poweroff();
+}
+SHELL_COMMAND(poweroff, "poweroff", "", "switch the machine off (ACPI S5)", cmd_poweroff);
 
 static const char *const log_level_names[] = {
 	"emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",

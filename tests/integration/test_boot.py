@@ -1,0 +1,63 @@
+# Boot variants under QEMU: memory sizes, memory statistics, reset and power-off.
+import re
+
+import pytest
+
+from conftest import elf_defines
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize("mem", ["256M", "4G"])
+def test_boots_to_prompt(boot, mem):
+    m = boot(smp=4, mem=mem)
+    assert "boot: Multiboot2" in m.boot_output, m.boot_output
+    assert m.run("version").startswith("hv ")
+
+
+@pytest.mark.parametrize("mem_mib", [256, 4096])
+def test_mem_matches_ram(boot, mem_mib):
+    if not elf_defines("frame_get_stats"):
+        pytest.skip("frame allocator (frame_get_stats) not in the tree yet")
+    m = boot(smp=4, mem=f"{mem_mib}M")
+    out = m.run("mem")
+
+    def field(name):
+        g = re.search(rf"^{name}:\s+(\d+) MiB \((\d+) frames", out, re.M)
+        assert g, f"no '{name}' line in:\n{out}"
+        return int(g.group(1)), int(g.group(2))
+
+    ram_mib, ram_frames = field("RAM")
+    managed_mib, managed = field("managed")
+    free_mib, free = field("free")
+    _, reserved = field("reserved")
+    # QEMU's map holds all the RAM given except the legacy hole below 1 MiB and a
+    # few firmware pages (above 4 GiB in the 4 GiB case: it splits at 3 GiB).
+    assert mem_mib * MIB - 2 * MIB <= ram_frames * 4096 <= mem_mib * MIB, out
+    assert ram_mib == ram_frames * 4096 // MIB, out
+    assert managed + reserved == ram_frames, out
+    assert 0 < free <= managed, out
+    assert managed >= ram_frames * 0.98, out  # reserved: image, mm metadata, low memory
+    assert re.search(r"^heap:\s+\d+ bytes in use, \d+ KiB held, \d+ allocations, \d+ frees$",
+                     out, re.M), out
+
+
+def test_poweroff_exits_qemu(boot):
+    if not elf_defines("machine_poweroff"):
+        pytest.skip("power control (machine_poweroff) not in the tree yet")
+    m = boot(smp=4, mem="256M")
+    m.send("poweroff\r")
+    m.expect_exact("powering off", 30, "the power-off message")
+    status = m.wait_exit(60)
+    assert status == 0, f"QEMU exit status {status}"
+
+
+def test_reboot_resets(boot):
+    if not elf_defines("machine_reboot"):
+        pytest.skip("power control (machine_reboot) not in the tree yet")
+    # With -no-reboot, QEMU ends at the reset instead of starting again.
+    m = boot(smp=4, mem="256M")
+    m.send("reboot\r")
+    m.expect_exact("rebooting", 30, "the reboot message")
+    status = m.wait_exit(60)
+    assert status == 0, f"QEMU exit status {status}"
