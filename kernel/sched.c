@@ -34,7 +34,6 @@ struct run_queue {
 	struct list_node sleepers; /* sorted by wake_at_ns */
 	bool need_resched;
 	u64 timer_deadline;        /* armed one-shot deadline, 0 when stopped */
-	u64 started_ns;            /* when the CPU entered the scheduler */
 };
 
 static struct run_queue runqueues[MAX_CPUS];
@@ -565,29 +564,6 @@ void thread_for_each(void (*fn)(const struct thread *t, void *ctx), void *ctx)
 	spin_unlock_irqrestore(&threads_lock, f);
 }
 
-void sched_cpu_info(u32 cpu, struct sched_cpu_info *info)
-{
-	struct percpu *pc = cpu < MAX_CPUS ? percpu_table[cpu] : NULL;
-	struct run_queue *rq = cpu < MAX_CPUS ? rq_of(cpu) : NULL;
-	u64 f;
-
-	memset(info, 0, sizeof(*info));
-	if (!pc || !rq || !READ_ONCE(rq->idle))
-		return;
-	/* Threads are freed only after leaving the list: holding its lock keeps `current` valid. */
-	f = spin_lock_irqsave(&threads_lock);
-	struct thread *cur = READ_ONCE(pc->current);
-	if (cur)
-		strlcpy(info->current, cur->name, sizeof(info->current));
-	info->started = true;
-	info->load = sched_cpu_load(cpu);
-	info->idle_ns = thread_runtime_ns(rq->idle);
-	info->busy_ns = time_now_ns() - rq->started_ns - info->idle_ns;
-	if ((s64)info->busy_ns < 0)
-		info->busy_ns = 0;
-	spin_unlock_irqrestore(&threads_lock, f);
-}
-
 void sched_init(void)
 {
 	for (u32 i = 0; i < MAX_CPUS; i++) {
@@ -619,7 +595,6 @@ void sched_start_cpu(void)
 	idle->affinity = BIT(pc->cpu);
 	idle->last_start_ns = time_now_ns();
 	irq_disable();
-	rq->started_ns = idle->last_start_ns;
 	rq->idle = idle;
 	pc->current = idle;
 	pc->rq = rq;

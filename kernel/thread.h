@@ -92,15 +92,6 @@ void thread_for_each(void (*fn)(const struct thread *t, void *ctx), void *ctx);
 /* Per-CPU load: runnable threads on its queue plus the running one (idle excluded). */
 u32 sched_cpu_load(u32 cpu);
 
-/* What a CPU is doing, for the shell. */
-struct sched_cpu_info {
-	bool started;                  /* the CPU runs the scheduler */
-	char current[THREAD_NAME_MAX]; /* name of the thread running there */
-	u32 load;
-	u64 idle_ns;                   /* time spent in its idle thread */
-	u64 busy_ns;                   /* time spent in other threads since the CPU started */
-};
-void sched_cpu_info(u32 cpu, struct sched_cpu_info *info);
 
 /* Wait queues. */
 struct wait_queue {
