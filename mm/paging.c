@@ -107,9 +107,7 @@ void *paging_map_mmio(paddr_t pa, u64 size)
 	if (!paging_live)
 		return phys_to_virt(pa); /* the boot map covers the first 4 GiB */
 	irq = spin_lock_irqsave(&paging_lock);
-	err = pgtable_unmap(&kernel_pt, va, len);
-	if (!err)
-		err = pgtable_map(&kernel_pt, va, start, len, pte_flags(MAP_WRITE | MAP_UNCACHED));
+	err = pgtable_set(&kernel_pt, va, start, len, pte_flags(MAP_WRITE | MAP_UNCACHED));
 	spin_unlock_irqrestore(&paging_lock, irq);
 	shootdown(va, len);
 	if (err) {

@@ -42,8 +42,9 @@ int paging_map(vaddr_t va, paddr_t pa, u64 size, u64 flags);
 int paging_unmap(vaddr_t va, u64 size);
 /*
  * Map device registers uncached at their direct-map address
- * (DIRECT_MAP_BASE + pa), replacing the write-back mapping there (large pages
- * around it are split). Returns the VA of pa, or NULL on failure.
+ * (DIRECT_MAP_BASE + pa), replacing the write-back mapping there in place:
+ * large pages around it are split, and no page is ever unmapped meanwhile, so
+ * other CPUs using the same registers are safe. Returns the VA of pa, or NULL.
  */
 void *paging_map_mmio(paddr_t pa, u64 size);
 /* Physical address behind va, or (paddr_t)-1 when unmapped. */

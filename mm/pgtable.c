@@ -129,6 +129,59 @@ undo:
 	return err;
 }
 
+/*
+ * The entry at which va should get a leaf of at most `*level`: splits larger
+ * leaves in the way, creates missing tables, descends into existing tables.
+ */
+static u64 *walk_replace(struct pgtable *pt, vaddr_t va, int *level, int *err)
+{
+	for (;;) {
+		int l = *level;
+		u64 *e = walk_lookup(pt, va, &l);
+
+		if (l > *level && (*e & X86_PTE_P)) {
+			/* A larger leaf covers va: split it, keeping the rest as it is. */
+			*err = split_large(pt, e, l);
+			if (*err)
+				return NULL;
+			continue;
+		}
+		if (l > *level)
+			return walk_create(pt, va, *level, err);
+		if ((*e & X86_PTE_P) && !is_leaf(*e, l)) {
+			(*level)--; /* a table is there: replace inside it with smaller pages */
+			continue;
+		}
+		return e;
+	}
+}
+
+int pgtable_set(struct pgtable *pt, vaddr_t va, paddr_t pa, u64 size, u64 flags)
+{
+	u64 done = 0;
+	int err = 0;
+
+	if (!size || !IS_ALIGNED(va | pa | size, PAGE_SIZE) || pa + size - 1 > GENMASK(51, 0) ||
+	    pa + size < pa)
+		return -EINVAL;
+	flags &= ~(X86_PTE_ADDR | X86_PTE_PS);
+	while (done < size) {
+		vaddr_t v = va + done;
+		int level = pick_level(pt, v, pa + done, size - done);
+		u64 *e = walk_replace(pt, v, &level, &err);
+		u64 old;
+
+		if (!e)
+			return err;
+		old = *e;
+		WRITE_ONCE(*e, (pa + done) | flags | X86_PTE_P | (level > 1 ? X86_PTE_PS : 0));
+		if ((old & X86_PTE_P) && pt->flush)
+			pt->flush(v);
+		done += pgtable_level_size(level);
+	}
+	return 0;
+}
+
 int pgtable_unmap(struct pgtable *pt, vaddr_t va, u64 size)
 {
 	u64 left = size;

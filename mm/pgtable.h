@@ -46,6 +46,14 @@ struct pgtable {
 int pgtable_map(struct pgtable *pt, vaddr_t va, paddr_t pa, u64 size, u64 flags);
 
 /*
+ * Like pgtable_map, but whatever is mapped in the range is replaced, leaf by
+ * leaf, with no moment where a page of the range is unmapped (large pages
+ * straddling its ends are split first). For changing attributes, e.g. to
+ * uncached. Returns 0, -EINVAL or -ENOMEM (the range is then partly done).
+ */
+int pgtable_set(struct pgtable *pt, vaddr_t va, paddr_t pa, u64 size, u64 flags);
+
+/*
  * Unmap [va, va+size) (4 KiB aligned), splitting large pages that straddle
  * its ends. Holes are skipped. Returns 0, -EINVAL, or -ENOMEM when a split
  * fails (the range is then partly unmapped).

@@ -103,6 +103,34 @@ static void test_large_pages_and_split(void **state)
 	pt_free();
 }
 
+static void test_set_in_place(void **state)
+{
+	struct pgtable pt;
+	u64 leaf;
+
+	(void)state;
+	pt_new(&pt, true);
+	assert_int_equal(pgtable_map(&pt, BASE, 0, GIB, FLAGS), 0);
+	nr_flushes = 0;
+	assert_int_equal(pgtable_set(&pt, BASE + 0xfee00000ULL % GIB, 0xfee00000ULL % GIB, KB4,
+				     FLAGS | X86_PTE_PCD | X86_PTE_PWT), 0);
+	assert_int_equal(nr_flushes, 1);
+	assert_int_equal(pgtable_translate(&pt, BASE + 0x3ee00000, &leaf), 0x3ee00000);
+	assert_true(leaf & X86_PTE_PCD);
+	assert_int_equal(pgtable_translate(&pt, BASE + 0x3ee01000, &leaf), 0x3ee01000);
+	assert_false(leaf & X86_PTE_PCD);
+	assert_int_equal(pgtable_translate(&pt, BASE + 0x100000, &leaf), 0x100000);
+	assert_true(leaf & X86_PTE_PS);
+	/* Over a split region with a 2 MiB-sized request: replaces inside the page table. */
+	assert_int_equal(pgtable_set(&pt, BASE + 0x3ee00000, 0x7ee00000, 2 * MIB, FLAGS), 0);
+	assert_int_equal(pgtable_translate(&pt, BASE + 0x3ef00000, &leaf), 0x7ef00000);
+	assert_false(leaf & X86_PTE_PCD);
+	/* Where nothing is mapped it maps. */
+	assert_int_equal(pgtable_set(&pt, BASE + 2 * GIB, 0x1000, KB4, FLAGS), 0);
+	assert_int_equal(pgtable_translate(&pt, BASE + 2 * GIB, NULL), 0x1000);
+	pt_free();
+}
+
 static void test_pat_bit_on_split(void **state)
 {
 	struct pgtable pt;
@@ -186,7 +214,13 @@ static void test_random_model(void **state)
 		u64 off = ALIGN_DOWN(((u64)rand() * KB4 * 7919) % (WIN - size), align);
 		u64 first = off / KB4, n = size / KB4;
 
-		if (rand() % 2) {
+		if (rand() % 5 == 0) {
+			paddr_t pa = off + 32 * GIB;
+
+			assert_int_equal(pgtable_set(&pt, BASE + off, pa, size, FLAGS), 0);
+			for (u64 i = 0; i < n; i++)
+				model[first + i] = (pa + i * KB4) | 1;
+		} else if (rand() % 2) {
 			paddr_t pa = off + 16 * GIB;
 			int want = model_any(first, n) ? -EEXIST : 0;
 
@@ -217,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_large_pages_and_split),
+		cmocka_unit_test(test_set_in_place),
 		cmocka_unit_test(test_pat_bit_on_split),
 		cmocka_unit_test(test_out_of_tables),
 		cmocka_unit_test(test_random_model),
