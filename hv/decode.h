@@ -139,6 +139,16 @@ struct x86_insn {
  *   -E2BIG   the instruction would be longer than 15 bytes (#GP on hardware);
  *   -EINVAL  undefined or invalid opcode in this mode (#UD on hardware).
  * Pure function: no locks, no global state; safe on untrusted guest bytes.
+ *
+ * Coverage: every opcode of the one-byte and 0F maps, the defined (non-VEX) opcodes of
+ * 0F 38 / 0F 3A, 3DNow!, SSE4a EXTRQ/INSERTQ, and the length of any VEX, EVEX or XOP
+ * instruction (undefined VEX/EVEX/XOP opcodes are accepted for their length; they
+ * are reported as X86_OP_VEX, which the emulator does not handle). Choices where
+ * vendors differ: a 66 prefix on near CALL/JMP/Jcc in 64-bit mode gives a 16-bit
+ * displacement as on AMD CPUs and QEMU (Intel ignores it); UD0 (0F FF), UD1 (0F B9)
+ * and UD2 (0F 0B) are reported as -EINVAL since they always raise #UD. Mandatory
+ * prefixes of SSE opcodes and reserved /digit slots of most groups are not checked:
+ * such encodings decode with their correct length.
  */
 int x86_decode(const u8 *bytes, size_t avail, enum x86_mode mode, struct x86_insn *out);
 

@@ -38,6 +38,8 @@ static u64 sext(u64 v, unsigned int size)
 {
 	unsigned int shift = 64 - 8 * size;
 
+	if (!size)
+		return 0;
 	return size >= 8 ? v : (u64)((s64)(v << shift) >> shift);
 }
 
