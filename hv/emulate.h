@@ -45,8 +45,8 @@ typedef int (*x86_write_fn)(struct x86_emu_ctx *ctx, u64 gva, const void *buf, u
 /* Guest state seen and changed by one emulation; owned by the calling vCPU thread. */
 struct x86_emu_ctx {
 	u64 gpr[16];	  /* enum x86_reg order */
-	u64 rip;
-	u64 rflags;
+	u64 rip;	  /* of the instruction (RIP-relative operands use it) */
+	u64 rflags;	  /* only CF PF AF ZF SF OF are changed; DF is read */
 	u64 seg_base[6];  /* enum x86_seg order; only FS/GS are used in 64-bit mode */
 	enum x86_mode mode; /* from CR0.PE, EFER.LMA, CS.L and CS.D */
 	x86_read_fn read_mem;
@@ -63,6 +63,8 @@ struct x86_emu_ctx {
  * INC, DEC, XCHG (86/87), BT/BTS/BTR/BTC, CMPXCHG, XADD, CMPXCHG8B/16B; every operand
  * size and addressing mode in 16/32/64-bit code. LOCK is accepted but not atomic
  * against other vCPUs: memory is read, computed and written through the callbacks.
+ * Segment limits/rights, alignment checks (#AC), RFLAGS.TF/RF and #DB are the
+ * caller's business.
  * Returns:
  *   0        done: registers, RFLAGS, memory and RIP updated (a REP string op cut
  *            at rep_limit leaves RIP on the instruction, so the guest runs it again);
