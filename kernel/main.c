@@ -51,6 +51,18 @@ static void print_boot_info(const struct boot_info *bi)
 
 static void shell_thread(void *arg) { shell_run(); }
 
+/* loglevel=N (0-7) on the command line sets the console log level. */
+static void apply_log_level(const char *cmdline)
+{
+	u64 level;
+	int err = cmdline_get_u64(cmdline, "loglevel", LOG_EMERG, LOG_DEBUG, &level);
+
+	if (!err)
+		log_set_console_level((int)level);
+	else if (err != -ENOENT)
+		pr_warn("boot: ignoring loglevel: not a number from 0 to 7\n");
+}
+
 void kmain(u32 magic, u32 info_phys);
 void kmain(u32 magic, u32 info_phys)
 {
@@ -67,6 +79,7 @@ void kmain(u32 magic, u32 info_phys)
 	if (err)
 		panic("unknown boot loader (magic %#x) or malformed boot information", magic);
 	print_boot_info(&boot_info);
+	apply_log_level(boot_info.cmdline);
 	frame_init(&boot_info);
 	paging_init(&boot_info);
 	platform_set_mmio_mapper(paging_map_mmio);

@@ -61,3 +61,19 @@ def test_reboot_resets(boot):
     m.expect_exact("rebooting", 30, "the reboot message")
     status = m.wait_exit(60)
     assert status == 0, f"QEMU exit status {status}"
+
+
+def test_loglevel_option_sets_console_level(boot):
+    m = boot(smp=2, mem="256M", cmdline="console=com1 loglevel=3")
+    assert m.run("log level").startswith("console log level: 3 (err)")
+    # info lines after the option took effect reach the log but not the console
+    log = m.run("log")
+    later = [l for l in log.split("\n") if "shell:" in l]
+    assert later, log
+    assert "shell:" not in m.boot_output, m.boot_output
+
+
+def test_bad_loglevel_option_is_reported(boot):
+    m = boot(smp=2, mem="256M", cmdline="console=com1 loglevel=99")
+    assert "ignoring loglevel" in m.boot_output, m.boot_output
+    assert m.run("log level").startswith("console log level: 6 ")

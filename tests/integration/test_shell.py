@@ -119,3 +119,47 @@ def test_uptime_increases(shell):
     time.sleep(1.2)
     b = seconds(shell.run("uptime"))
     assert b > a, (a, b)
+
+
+def cpu_rows(out):
+    """(cpu, apic, online, load, idle%, current) for each row of `cpus`."""
+    return [m.groups() for m in re.finditer(
+        r"^\s*(\d+)\s+(\d+|-)\s+(yes|no)\s+(\d+|-)\s+(\d+%|-)\s+(.*)$", out, re.M)]
+
+
+def test_cpus_shows_all_online(shell):
+    if not elf_defines("smp_boot_aps"):
+        pytest.skip("SMP start-up (smp_boot_aps) not in the tree yet")
+    out = shell.run("cpus")
+    rows = cpu_rows(out)
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"], out
+    assert all(r[2] == "yes" for r in rows), out
+    assert len({r[1] for r in rows}) == 4, "APIC ids not distinct:\n" + out
+    assert "4 of 4 CPUs online" in out, out
+    # the shell itself is what one CPU is running right now
+    assert sum(1 for r in rows if r[5].startswith("shell (#")) == 1, out
+
+
+def thread_rows(out):
+    """name -> (id, cpu, state, cpu seconds, switches) from `threads`."""
+    rows = {}
+    for m in re.finditer(r"^\s*(\d+)\s+(\S+)\s+(\d+)\s+(\w+)\s+(\d+\.\d+)\s+(\d+)$", out, re.M):
+        rows[m.group(2)] = (int(m.group(1)), int(m.group(3)), m.group(4), float(m.group(5)),
+                            int(m.group(6)))
+    return rows
+
+
+def test_threads_lists_idle_and_shell(shell):
+    if not elf_defines("thread_for_each"):
+        pytest.skip("scheduler (thread_for_each) not in the tree yet")
+    first = thread_rows(shell.run("threads"))
+    assert "shell" in first and first["shell"][2] == "running", first
+    idle = {name: row for name, row in first.items() if name.startswith("idle")}
+    assert sorted(row[1] for row in idle.values()) == [0, 1, 2, 3], first
+    time.sleep(1.0)
+    out = shell.run("threads")
+    second = thread_rows(out)
+    # idle CPUs accumulate idle-thread time: at least one grew by most of the pause
+    grown = [second[n][3] - first[n][3] for n in idle]
+    assert max(grown) > 0.5, (first, second)
+    assert re.search(rf"^{len(second)} threads$", out, re.M), out
