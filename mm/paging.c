@@ -272,6 +272,9 @@ static void paging_self_test(const struct boot_info *bi)
 	BUG_ON(paging_translate((vaddr_t)phys_to_virt(pa) + PAGE_SIZE) != pa + PAGE_SIZE &&
 	       pa + PAGE_SIZE < LOW_4G);
 	frame_free(pa, 0);
+	/* The optional low identity map comes and goes. */
+	BUG_ON(paging_identity_map_low(true) || paging_translate(0x1000) != 0x1000);
+	BUG_ON(paging_identity_map_low(false) || paging_translate(0x1000) != (paddr_t)-1);
 }
 
 void paging_init(const struct boot_info *bi)
