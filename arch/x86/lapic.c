@@ -72,12 +72,24 @@ bool lapic_is_x2apic(void) { return x2apic_mode; }
 
 u32 lapic_id(void)
 {
+	u32 a, b, c, d;
+
 	if (x2apic_mode)
 		return (u32)rdmsr(MSR_X2APIC_BASE + (APIC_ID >> 4));
-	return xapic_regs[APIC_ID / 4] >> APIC_ID_SHIFT;
+	if (xapic_regs)
+		return xapic_regs[APIC_ID / 4] >> APIC_ID_SHIFT;
+	/* Before lapic_init_bsp(): the initial APIC id, CPUID.1:EBX[31:24]. */
+	cpuid(1, &a, &b, &c, &d);
+	return b >> 24;
 }
 
-void lapic_eoi(void) { lapic_write(APIC_EOI, 0); }
+void lapic_eoi(void)
+{
+	if (x2apic_mode)
+		wrmsr(MSR_X2APIC_BASE + (APIC_EOI >> 4), 0);
+	else if (xapic_regs)
+		xapic_regs[APIC_EOI / 4] = 0;
+}
 
 /* SDM 11.4.3 / 11.12.1: xAPIC -> x2APIC needs EN first; x2APIC -> xAPIC goes through disabled. */
 static void lapic_enable_mode(void)

@@ -21,9 +21,9 @@
 void lapic_init_bsp(bool allow_x2apic);
 void lapic_init_ap(void);
 bool lapic_is_x2apic(void);
-/* This CPU's APIC id (32-bit in x2APIC mode, 8-bit in xAPIC mode). */
+/* This CPU's APIC id (32-bit in x2APIC mode, 8-bit in xAPIC mode; the CPUID one before init). */
 u32 lapic_id(void);
-/* End of interrupt for the in-service vector; any context, IRQs off. */
+/* End of interrupt for the in-service vector; any context, IRQs off; no-op before init. */
 void lapic_eoi(void);
 
 /*
