@@ -92,6 +92,7 @@ void kmain(u32 magic, u32 info_phys)
 	platform_print_summary();
 	sched_init();
 	smp_boot_aps(sched_start_cpu);
+	paging_set_tlb_shootdown(tlb_shootdown);
 	uart_start_rx_irq(COM1_IRQ);
 	if (!thread_create("shell", shell_thread, NULL, 0))
 		panic("cannot create the shell thread");
