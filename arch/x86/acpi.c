@@ -1,5 +1,6 @@
 /* ACPI on the real machine: parse the firmware's tables once at boot; MMIO mapping hook. */
 #include "asm/acpi.h"
+#include "lib/printf.h"
 #include "asm/lapic.h"
 #include "asm/page.h"
 #include "asm/time.h"
@@ -28,7 +29,7 @@ static const void *acpi_map(u64 pa, size_t len) { return platform_map_mmio(pa, l
 
 void acpi_init(const void *rsdp_copy, size_t rsdp_len)
 {
-	char err[128];
+	char err[128], reset[48];
 	int ret;
 
 	ret = acpi_parse(&acpi, rsdp_copy, rsdp_len, acpi_map, err, sizeof(err));
@@ -41,11 +42,14 @@ void acpi_init(const void *rsdp_copy, size_t rsdp_len)
 		acpi.revision, rsdp_copy ? "from the loader" : "found by scan", acpi.oem_id,
 		acpi.used_xsdt ? "XSDT" : "RSDT", acpi.nr_cpus, acpi.nr_ioapics, acpi.nr_overrides,
 		(unsigned long long)acpi.lapic_addr);
-	pr_info("acpi: HPET %#llx, PM1a_CNT %#x, reset %s %#llx=%#x, \\_S5 %s (%u)\n",
+	if (acpi.has_reset_reg)
+		ksnprintf(reset, sizeof(reset), "%s %#llx <- %#x",
+			  acpi.reset_reg_space == ACPI_GAS_IO ? "port" : "register",
+			  (unsigned long long)acpi.reset_reg_addr, acpi.reset_value);
+	pr_info("acpi: HPET %#llx, PM1a_CNT %#x, reset %s, \\_S5 %s (SLP_TYP %u)\n",
 		(unsigned long long)acpi.hpet_addr, acpi.pm1a_cnt_port,
-		acpi.has_reset_reg ? (acpi.reset_reg_space == ACPI_GAS_IO ? "port" : "reg") : "none",
-		(unsigned long long)acpi.reset_reg_addr, acpi.reset_value,
-		acpi.has_s5 ? "found" : "missing", acpi.s5_slp_typa);
+		acpi.has_reset_reg ? reset : "register none", acpi.has_s5 ? "found" : "missing",
+		acpi.s5_slp_typa);
 	if (acpi.nr_cpus_dropped)
 		pr_warn("acpi: %u CPUs beyond the first %u ignored\n", acpi.nr_cpus_dropped,
 			ACPI_MAX_CPUS);
