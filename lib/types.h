@@ -49,7 +49,9 @@ typedef u64 vaddr_t; /* host virtual address */
 #define ENOENT 2
 #define EIO 5
 #define E2BIG 7
+#define EAGAIN 11
 #define ENOMEM 12
+#define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
 #define ENODEV 19

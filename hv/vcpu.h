@@ -1,0 +1,79 @@
+/* A virtual CPU: one hypervisor thread running one guest CPU. */
+#ifndef HV_HV_VCPU_H
+#define HV_HV_VCPU_H
+
+#include "hv/types.h"
+#include "hv/exit.h"
+#include "hv/virt.h"
+#include "kernel/thread.h"
+
+struct vm;
+struct vlapic;
+
+/* General registers, in hardware encoding order (RAX=0 ... R15=15), then RIP, RFLAGS. */
+enum vcpu_reg {
+	VCPU_RAX, VCPU_RCX, VCPU_RDX, VCPU_RBX, VCPU_RSP, VCPU_RBP, VCPU_RSI, VCPU_RDI,
+	VCPU_R8, VCPU_R9, VCPU_R10, VCPU_R11, VCPU_R12, VCPU_R13, VCPU_R14, VCPU_R15,
+	VCPU_NR_GPRS
+};
+
+struct vcpu_regs {
+	u64 gpr[VCPU_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+};
+
+enum vcpu_state {
+	VCPU_IDLE,     /* created, thread not started or VM not running */
+	VCPU_RUNNING,  /* in or around guest mode */
+	VCPU_HALTED,   /* guest executed HLT, waiting for an interrupt */
+	VCPU_PAUSED,   /* VM paused */
+	VCPU_STOPPED,  /* thread finished */
+};
+
+/* Requests to a vCPU thread from elsewhere (bits of vcpu->requests). */
+#define VCPU_REQ_STOP BIT(0)     /* leave the run loop and end the thread */
+#define VCPU_REQ_PAUSE BIT(1)    /* park until VCPU_REQ_PAUSE is cleared */
+#define VCPU_REQ_EVENT BIT(2)    /* an interrupt was posted: re-evaluate injection */
+
+struct vcpu_stats {
+	u64 exits[EXIT_NR];
+	u64 exit_ns[EXIT_NR];   /* time spent handling each kind (host side) */
+	u64 guest_ns;           /* time in guest mode (entry to exit) */
+	u64 total_exits;
+	u64 injected_irqs;
+};
+
+/*
+ * Locking: `regs`, `arch`, `stats`, `event` and `lapic` belong to the vCPU
+ * thread (others read stats racily for display). `requests` is atomic.
+ * `state` is written by the vCPU thread (and by the VM before it starts).
+ */
+struct vcpu {
+	struct vm *vm;
+	u32 id;
+	struct thread *thread;
+	enum vcpu_state state;
+	u32 requests;
+	struct vcpu_regs regs;
+	void *arch;             /* backend data: VMCB or VMCS and friends */
+	struct vcpu_event event;    /* an exception/NMI to inject at the next entry */
+	struct vlapic *lapic;
+	struct vcpu_stats stats;
+	u64 last_exit_ns;
+	u32 last_cpu;           /* CPU it last entered the guest on */
+	u64 wake_deadline_ns;   /* HLT: when the LAPIC timer fires (0: none) */
+};
+
+/* Ask the vCPU to notice its requests soon: wake it if halted, IPI it if in guest mode. */
+void vcpu_kick(struct vcpu *v);
+void vcpu_request(struct vcpu *v, u32 req);
+
+/* Queue an exception for the guest (replaces a lower-priority pending one). */
+void vcpu_queue_exception(struct vcpu *v, u8 vector, bool has_error_code, u32 error_code);
+
+/* Read guest memory at a guest-virtual address through the guest's page tables. */
+int vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, u32 len);
+int vcpu_write_gva(struct vcpu *v, gva_t gva, const void *buf, u32 len);
+
+#endif
