@@ -11,6 +11,13 @@
 extern const struct shell_command __start_shell_cmds[];
 extern const struct shell_command __stop_shell_cmds[];
 
+/* Entries in the table (computed on addresses: the bounds are two different symbols). */
+static size_t table_len(void)
+{
+	return ((uintptr_t)__stop_shell_cmds - (uintptr_t)__start_shell_cmds) /
+	       sizeof(struct shell_command);
+}
+
 void shell_write(struct shell_out *out, const char *s, size_t len)
 {
 	if (len) {
@@ -37,9 +44,9 @@ static bool is_valid(const struct shell_command *c) { return c->name && c->name[
 
 const struct shell_command *shell_find(const char *name)
 {
-	for (const struct shell_command *c = __start_shell_cmds; c < __stop_shell_cmds; c++)
-		if (is_valid(c) && strcmp(c->name, name) == 0)
-			return c;
+	for (size_t i = 0; i < table_len(); i++)
+		if (is_valid(&__start_shell_cmds[i]) && strcmp(__start_shell_cmds[i].name, name) == 0)
+			return &__start_shell_cmds[i];
 	return NULL;
 }
 
@@ -48,7 +55,9 @@ static const struct shell_command *next_by_name(const struct shell_command *prev
 {
 	const struct shell_command *best = NULL;
 
-	for (const struct shell_command *c = __start_shell_cmds; c < __stop_shell_cmds; c++) {
+	for (size_t i = 0; i < table_len(); i++) {
+		const struct shell_command *c = &__start_shell_cmds[i];
+
 		if (!is_valid(c) || (prev && strcmp(c->name, prev->name) <= 0))
 			continue;
 		if (!best || strcmp(c->name, best->name) < 0)
@@ -61,7 +70,9 @@ size_t shell_check_table(void)
 {
 	size_t n = 0;
 
-	for (const struct shell_command *c = __start_shell_cmds; c < __stop_shell_cmds; c++) {
+	for (size_t i = 0; i < table_len(); i++) {
+		const struct shell_command *c = &__start_shell_cmds[i];
+
 		if (!is_valid(c)) {
 			pr_err("shell: command entry %p has no name or handler\n", (const void *)c);
 			continue;
