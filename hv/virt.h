@@ -73,8 +73,15 @@ struct virt_ops {
 	/*
 	 * Enter the guest until the next exit and describe it in *exit.
 	 * General registers are in v->regs (rax..r15, rip, rflags) before and after.
-	 * Called with interrupts enabled; handles the host interrupt that causes an
-	 * EXIT_EXTINT. Returns 0, or -errno if entry itself failed (then *exit is
+	 * Called with host interrupts DISABLED (the core checks its pending
+	 * requests with interrupts off, so a kick IPI arriving after the check
+	 * is not lost) and returns with them disabled. While the guest runs,
+	 * host interrupts must cause exits: SVM does CLGI; STI; VMRUN; CLI; STGI
+	 * (GIF=0 holds interrupts pending around VMRUN, host IF=1 makes them exit
+	 * the guest under V_INTR_MASKING); VMX uses external-interrupt exiting.
+	 * The core re-enables interrupts afterwards, and the pending host interrupt
+	 * is then handled (EXIT_EXTINT needs no further work from the backend).
+	 * Returns 0, or -errno if entry itself failed (then *exit is
 	 * EXIT_INVALID_STATE with the reason).
 	 */
 	int (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
@@ -104,8 +111,7 @@ extern const struct virt_ops *virt;
  */
 int virt_init(void);
 
-/* Backends, tried in this order by virt_init; each returns NULL if unusable here. */
+/* Backends, tried by virt_init; each returns NULL if unusable here. */
 const struct virt_ops *svm_probe(void);
-const struct virt_ops *vmx_probe(void);
 
 #endif
