@@ -87,6 +87,17 @@ struct virt_ops {
 	int (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
 	void (*set_sregs)(struct vcpu *v, const struct vcpu_sregs *s);
+	/*
+	 * MSRs whose guest value lives in the VMCB/VMCS (EFER, PAT, STAR, LSTAR,
+	 * CSTAR, SFMASK, KERNEL_GS_BASE, FS_BASE, GS_BASE, SYSENTER_CS/ESP/EIP, ...).
+	 * The core intercepts every MSR and asks the backend through these for the
+	 * ones it does not emulate itself. Return 0, or -ENOENT when the backend
+	 * does not hold that MSR (the core then injects #GP), -EINVAL for a value
+	 * the guest may not write (the core injects #GP). The backend keeps its own
+	 * required bits (e.g. EFER.SVME) and hides them from the guest.
+	 */
+	int (*get_msr)(struct vcpu *v, u32 index, u64 *value);
+	int (*set_msr)(struct vcpu *v, u32 index, u64 value);
 	/* Deliver at the next entry. The core only calls it when injection is allowed. */
 	void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
 	/* Can an external interrupt be delivered now (RFLAGS.IF, no interrupt shadow, no pending event)? */
