@@ -24,6 +24,7 @@ struct vm_config {
 	bool autostart;
 	u64 cpu_affinity;                 /* host CPUs its vCPUs may run on; 0 = any */
 	enum vm_mmu_mode mmu;
+	bool testdev;                     /* attach the test device (hv/dev/testdev.h) */
 	u32 line;                         /* where the entry starts in the file (for messages) */
 };
 
