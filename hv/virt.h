@@ -51,6 +51,7 @@ struct vcpu_event {
 	u8 vector;
 	bool has_error_code;
 	u32 error_code;
+	u64 cr2;            /* #PF: the faulting address; the backend loads it into guest CR2 */
 };
 
 /*
