@@ -35,6 +35,9 @@ enum vcpu_state {
 #define VCPU_REQ_STOP BIT(0)     /* leave the run loop and end the thread */
 #define VCPU_REQ_PAUSE BIT(1)    /* park until VCPU_REQ_PAUSE is cleared */
 #define VCPU_REQ_EVENT BIT(2)    /* an interrupt was posted: re-evaluate injection */
+#define VCPU_REQ_INIT BIT(3)     /* INIT IPI: back to wait-for-SIPI */
+#define VCPU_REQ_SIPI BIT(4)     /* start-up IPI: start in real mode at sipi_vector << 12 */
+#define VCPU_REQ_NMI BIT(5)      /* an NMI was sent to it */
 
 struct vcpu_stats {
 	u64 exits[EXIT_NR];
@@ -63,14 +66,36 @@ struct vcpu {
 	u64 last_exit_ns;
 	u32 last_cpu;           /* CPU it last entered the guest on */
 	u64 wake_deadline_ns;   /* HLT: when the LAPIC timer fires (0: none) */
+	bool wait_sipi;         /* an AP before its start-up IPI (or after INIT) */
+	u8 sipi_vector;         /* with VCPU_REQ_SIPI */
+	bool in_guest;          /* between the last request check and the exit (atomic) */
+	u32 tsc_aux;            /* IA32_TSC_AUX as the guest set it */
+	/* Where the guest starts (vCPU 0: the loader's state; others wait for SIPI). */
+	bool has_boot_state;
+	struct vcpu_regs boot_regs;
+	struct vcpu_sregs boot_sregs;
 };
+
+/* The body of a vCPU thread: runs the guest until the VM stops it. */
+void vcpu_thread_main(void *arg);
+/* INIT and start-up IPIs from another vCPU's LAPIC (any thread). */
+void vcpu_send_init(struct vcpu *v);
+void vcpu_send_sipi(struct vcpu *v, u8 vector);
+/* Architectural reset state (SDM vol. 3A 9.1.1) for a vCPU, real mode at CS:IP. */
+void vcpu_reset_state(struct vcpu_regs *r, struct vcpu_sregs *s, u16 cs_selector, u64 cs_base,
+		      u64 ip);
 
 /* Ask the vCPU to notice its requests soon: wake it if halted, IPI it if in guest mode. */
 void vcpu_kick(struct vcpu *v);
 void vcpu_request(struct vcpu *v, u32 req);
 
-/* Queue an exception for the guest (replaces a lower-priority pending one). */
+/*
+ * Queue an exception for the guest, delivered at the next entry. A second
+ * exception while one is pending becomes #DF (and a third ends the VM with a
+ * triple fault), as on hardware. #PF takes its address with vcpu_queue_page_fault.
+ */
 void vcpu_queue_exception(struct vcpu *v, u8 vector, bool has_error_code, u32 error_code);
+void vcpu_queue_page_fault(struct vcpu *v, u32 error_code, u64 cr2);
 
 /* Read guest memory at a guest-virtual address through the guest's page tables. */
 int vcpu_read_gva(struct vcpu *v, gva_t gva, void *buf, u32 len);

@@ -45,6 +45,7 @@ struct vm {
 	u32 nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	u32 threads_alive;            /* vCPU threads still running (atomic) */
+	struct wait_queue wq;         /* lifecycle waits: vCPUs parked, threads ended */
 	void *arch;                   /* backend data: nested page tables */
 	struct vuart *uart;           /* COM1 of the guest, with its console buffer */
 	struct vpic *pic;
@@ -79,6 +80,9 @@ void vm_end(struct vm *vm, enum vm_state final, const char *fmt, ...) __printf(3
 struct vm *vm_find(const char *name_or_id);
 /* Call fn for each VM, in id order, under the VM list lock (fn must not block). */
 void vm_for_each(void (*fn)(struct vm *vm, void *ctx), void *ctx);
+
+/* Called by a vCPU thread when it parks (pause) or ends: wakes lifecycle waiters. */
+void vm_vcpu_changed(struct vm *vm);
 
 /* Create (and autostart) the VMs of the configuration module, if any. */
 void vm_create_from_boot_config(void);

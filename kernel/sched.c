@@ -88,6 +88,8 @@ static void rq_program_timer(struct run_queue *rq, u64 now)
 		deadline = list_first_entry(&rq->sleepers, struct thread, sleep_node)->wake_at_ns;
 	if (rq->nr_runnable && !cur->is_idle && (!deadline || cur->slice_end_ns < deadline))
 		deadline = cur->slice_end_ns;
+	if (cur->event_deadline_ns && (!deadline || cur->event_deadline_ns < deadline))
+		deadline = cur->event_deadline_ns;
 	if (deadline == rq->timer_deadline && deadline > now)
 		return;
 	rq->timer_deadline = deadline;
@@ -132,6 +134,7 @@ static void free_thread(struct thread *t)
 
 	list_del(&t->all_node);
 	spin_unlock_irqrestore(&threads_lock, f);
+	kfree(t->fpu_alloc);
 	kfree(t->stack);
 	kfree(t);
 }
@@ -205,6 +208,13 @@ static void finish_switch(struct thread *prev)
 		free_thread(prev);
 }
 
+/* The x87/SSE state of threads that have one (vCPUs), switched with the thread. */
+static void fpu_save(u8 *area) { __asm__ __volatile__("fxsave64 (%0)" : : "r"(area) : "memory"); }
+static void fpu_restore(const u8 *area)
+{
+	__asm__ __volatile__("fxrstor64 (%0)" : : "r"(area) : "memory");
+}
+
 /*
  * Pick the next thread and switch to it. Interrupts off, rq = this CPU's
  * run queue, locked by the caller; returns with it unlocked.
@@ -242,8 +252,52 @@ static void schedule_locked(struct run_queue *rq)
 	pc->current = next;
 	rq_program_timer(rq, now);
 	spin_unlock(&rq->lock);
+	if (prev->fpu)
+		fpu_save(prev->fpu);
 	prev = switch_to(prev, next);
+	if (current_thread()->fpu)
+		fpu_restore(current_thread()->fpu);
 	finish_switch(prev);
+}
+
+int thread_enable_fpu(void)
+{
+	struct thread *t = current_thread();
+	void *raw;
+	u64 f;
+
+	if (t->fpu)
+		return 0;
+	raw = kzalloc(512 + 16);
+	if (!raw)
+		return -ENOMEM;
+	f = irq_save();
+	t->fpu_alloc = raw;
+	t->fpu = (u8 *)ALIGN_UP((u64)raw, 16);
+	/* A clean state: what FNINIT and the reset MXCSR (all exceptions masked) give. */
+	__asm__ __volatile__("fninit");
+	{
+		u32 mxcsr = 0x1f80;
+		__asm__ __volatile__("ldmxcsr %0" : : "m"(mxcsr));
+	}
+	fpu_save(t->fpu);
+	irq_restore(f);
+	return 0;
+}
+
+void thread_set_event_deadline(u64 deadline_ns)
+{
+	struct thread *t = current_thread();
+	u64 f = irq_save();
+	struct run_queue *rq = this_rq();
+
+	if (t->event_deadline_ns != deadline_ns) {
+		t->event_deadline_ns = deadline_ns;
+		spin_lock(&rq->lock);
+		rq_program_timer(rq, time_now_ns());
+		spin_unlock(&rq->lock);
+	}
+	irq_restore(f);
 }
 
 static void schedule(void)
@@ -356,6 +410,31 @@ void thread_sleep_ns(u64 ns)
 		sleep_list_remove(t);
 		irq_restore(f);
 	}
+}
+
+void thread_block_until(u64 deadline_ns)
+{
+	struct thread *t = current_thread();
+	u64 f = irq_save();
+	struct run_queue *rq = this_rq();
+
+	spin_lock(&rq->lock);
+	if (t->wake_pending || (deadline_ns && time_now_ns() >= deadline_ns)) {
+		t->wake_pending = false;
+		spin_unlock(&rq->lock);
+		irq_restore(f);
+		return;
+	}
+	if (deadline_ns) {
+		t->wake_at_ns = deadline_ns;
+		t->sleep_cpu = cpu_id();
+		sleep_list_add(rq, t);
+	}
+	t->state = THREAD_BLOCKED;
+	schedule_locked(rq);
+	if (deadline_ns)
+		sleep_list_remove(t);
+	irq_restore(f);
 }
 
 /* Timer interrupt and resched IPI: wake sleepers, end slices, re-arm. IRQs off. */

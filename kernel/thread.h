@@ -51,6 +51,9 @@ struct thread {
 	struct list_node wait_node;   /* wait queue / mutex waiter link */
 	struct list_node sleep_node;  /* per-CPU sleep list link */
 	void *owner_data;             /* for the creator (e.g. the vCPU) */
+	u64 event_deadline_ns;        /* while it runs: the CPU's timer also fires then (0: none) */
+	u8 *fpu;                      /* FXSAVE area (512 bytes, 16-aligned) or NULL */
+	void *fpu_alloc;              /* what was allocated for it */
 };
 
 /* Start the scheduler structures; boot CPU, after kmalloc_init(). */
@@ -67,6 +70,19 @@ struct thread *thread_create(const char *name, thread_fn fn, void *arg, u32 cpu)
 void __noreturn thread_exit(void);
 void thread_yield(void);
 void thread_sleep_ns(u64 ns);
+/*
+ * Block until thread_wake() or until time_now_ns() >= deadline_ns (0: no
+ * deadline), whichever comes first. May return early (spurious wake-up).
+ */
+void thread_block_until(u64 deadline_ns);
+/*
+ * Give the current thread its own x87/SSE register state, saved and restored
+ * when it is switched out and in (vCPU threads: the guest's FPU state lives in
+ * the real registers while the thread runs). Returns 0 or -ENOMEM.
+ */
+int thread_enable_fpu(void);
+/* Make the timer interrupt this CPU at deadline_ns while the current thread runs (0: none). */
+void thread_set_event_deadline(u64 deadline_ns);
 /* Restrict to a CPU mask and move the thread if needed. Returns 0 or -EINVAL. */
 int thread_set_affinity(struct thread *t, u64 mask);
 /* Move a runnable or blocked thread to another CPU's run queue. */

@@ -45,8 +45,19 @@ static void gdt_load(const u64 *gdt, size_t size)
 		: : "m"(d), "i"(GDT_KERNEL_CS), "i"(GDT_KERNEL_DS) : "rax", "memory");
 }
 
+/*
+ * FPU/SSE usable by FXSAVE/FXRSTOR (the hypervisor itself never uses them: it
+ * is built with -mgeneral-regs-only; guests' state is switched per thread).
+ */
+static void fpu_setup(void)
+{
+	write_cr0((read_cr0() & ~(X86_CR0_EM | X86_CR0_TS)) | X86_CR0_MP | X86_CR0_NE);
+	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
+}
+
 void cpu_setup(struct percpu *p, u32 cpu, u8 *ist_df, u8 *ist_nmi, u8 *ist_mc)
 {
+	fpu_setup();
 	p->cpu = cpu;
 	p->gdt[0] = 0;
 	p->gdt[GDT_KERNEL_CS / 8] = SEG_CODE64;

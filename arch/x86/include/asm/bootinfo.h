@@ -45,6 +45,9 @@ struct boot_info {
 	u64 info_phys, info_len; /* the loader's own structure, to keep out of the allocator */
 };
 
+/* What this boot's loader said (filled by kmain before anything else runs). */
+extern struct boot_info boot_info;
+
 #define MULTIBOOT1_BOOT_MAGIC 0x2badb002U
 #define MULTIBOOT2_BOOT_MAGIC 0x36d76289U
 
