@@ -217,6 +217,8 @@ u64 vlapic_mmio_read(struct vlapic *l, u32 offset, u8 size);
 void vlapic_mmio_write(struct vlapic *l, u32 offset, u8 size, u64 val);
 /* MMIO ops for [VLAPIC_DEFAULT_BASE, +VLAPIC_MMIO_SIZE): they use v->lapic, dev is unused. */
 extern const struct io_ops vlapic_mmio_ops;
+/* Register those ops once per VM on its MMIO bus. 0 or io_bus_register's error. */
+int vlapic_register_mmio(struct io_bus *mmio);
 
 /*
  * RDMSR/WRMSR of IA32_APIC_BASE, IA32_TSC_DEADLINE and 0x800-0x8ff.

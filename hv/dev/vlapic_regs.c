@@ -251,6 +251,12 @@ const struct io_ops vlapic_mmio_ops = {
 	.write = vlapic_io_write,
 };
 
+int vlapic_register_mmio(struct io_bus *mmio)
+{
+	return io_bus_register(mmio, VLAPIC_DEFAULT_BASE, VLAPIC_MMIO_SIZE, &vlapic_mmio_ops, NULL,
+			       "lapic");
+}
+
 /*
  * IA32_APIC_BASE write (SDM 11.4.4, 11.12.5): the mode changes allowed are
  * disabled <-> xAPIC, xAPIC -> x2APIC and x2APIC -> disabled. Relocating the

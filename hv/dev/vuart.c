@@ -354,6 +354,11 @@ const struct io_ops vuart_io_ops = {
 	.write = vuart_io_write,
 };
 
+int vuart_register(struct vuart *u, struct io_bus *pio, u16 base)
+{
+	return io_bus_register(pio, base, VUART_NR_PORTS, &vuart_io_ops, u, "uart");
+}
+
 struct vuart *vuart_create(const struct vuart_hooks *hooks)
 {
 	struct vuart *u = kzalloc(sizeof(*u));

@@ -131,6 +131,9 @@ void vuart_destroy(struct vuart *u);
  */
 void vuart_reset(struct vuart *u);
 
+/* Register the UART's eight ports at `base` (VUART_COM1_BASE) on a VM's port bus. 0 or -errno. */
+int vuart_register(struct vuart *u, struct io_bus *pio, u16 base);
+
 /*
  * Register access at `reg` (0..7), one byte: what a guest IN/OUT does.
  * Exposed for tests and for other bus front-ends; takes the lock.

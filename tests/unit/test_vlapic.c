@@ -231,6 +231,20 @@ static void test_mmio_access_sizes(void **state)
 	assert_int_equal(vlapic_mmio_ops.write(NULL, &vc, APIC_REG_TPR, 4, 0x30), 0);
 	assert_int_equal(vlapic_mmio_ops.read(NULL, &vc, APIC_REG_TPR, 4, &v), 0);
 	assert_int_equal(v, 0x30);
+	/* Registered on a VM's MMIO bus: the accessing vCPU picks the LAPIC. */
+	{
+		struct io_bus bus;
+		struct vlapic *other = vlapic_create(&hooks, 5, false);
+		struct vcpu vc2 = { .lapic = other };
+
+		io_bus_init(&bus);
+		assert_int_equal(vlapic_register_mmio(&bus), 0);
+		assert_int_equal(io_bus_read(&bus, &vc, VLAPIC_DEFAULT_BASE + APIC_REG_ID, 4, &v), 0);
+		assert_int_equal(v, 3U << 24);
+		assert_int_equal(io_bus_read(&bus, &vc2, VLAPIC_DEFAULT_BASE + APIC_REG_ID, 4, &v), 0);
+		assert_int_equal(v, 5U << 24);
+		vlapic_destroy(other);
+	}
 	/* LDR and DFR writable bits. */
 	wr(l, APIC_REG_LDR, 0x12345678);
 	assert_int_equal(rd(l, APIC_REG_LDR), 0x12000000);

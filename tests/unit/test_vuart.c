@@ -330,6 +330,24 @@ static void test_wide_port_access(void **state)
 	assert_int_equal(vuart_console_pos(u), 1);
 }
 
+static void test_on_port_bus(void **state)
+{
+	struct vuart *u = *state;
+	struct io_bus bus;
+	u64 v = 0;
+
+	io_bus_init(&bus);
+	assert_int_equal(vuart_register(u, &bus, VUART_COM1_BASE), 0);
+	assert_int_equal(vuart_register(u, &bus, VUART_COM1_BASE + 4), -EEXIST);
+	assert_int_equal(io_bus_write(&bus, NULL, VUART_COM1_BASE + VUART_THR, 1, 'p'), 0);
+	assert_int_equal(vuart_console_pos(u), 1);
+	assert_int_equal(io_bus_read(&bus, NULL, VUART_COM1_BASE + VUART_LSR, 1, &v), 0);
+	assert_int_equal(v, VUART_LSR_THRE | VUART_LSR_TEMT);
+	/* COM2 is not there: all ones. */
+	assert_int_equal(io_bus_read(&bus, NULL, 0x2f8 + VUART_LSR, 1, &v), 0);
+	assert_int_equal(v, 0xff);
+}
+
 static void test_console_ring_wrap(void **state)
 {
 	struct vuart *u = *state;
@@ -435,6 +453,7 @@ int main(void)
 		T(test_interrupt_priority),
 		T(test_fcr_clears_fifo),
 		T(test_wide_port_access),
+		T(test_on_port_bus),
 		T(test_console_ring_wrap),
 		T(test_reset),
 		T(test_wait_output),
