@@ -71,6 +71,7 @@ debug: deps-run
 	$(QEMU) $(QEMU_FLAGS) -cdrom $(BUILD)/hv.iso -serial mon:stdio -s -S
 
 include tests/unit/unit.mk
+include tests/guests/guests.mk
 
 test: deps-test
 	@$(MAKE) --no-print-directory check-layers unit iso
