@@ -38,6 +38,15 @@ enum vcpu_state {
 #define VCPU_REQ_INIT BIT(3)     /* INIT IPI: back to wait-for-SIPI */
 #define VCPU_REQ_SIPI BIT(4)     /* start-up IPI: start in real mode at sipi_vector << 12 */
 #define VCPU_REQ_NMI BIT(5)      /* an NMI was sent to it */
+#define VCPU_REQ_SNAPSHOT BIT(6) /* record registers into vcpu->snapshot */
+
+/* Registers as the vCPU thread last recorded them (for the shell). */
+struct vcpu_snapshot {
+	u32 seq;                /* bumped at each snapshot; 0 = never taken */
+	enum vcpu_state state;
+	struct vcpu_regs regs;
+	struct vcpu_sregs sregs;
+};
 
 struct vcpu_stats {
 	u64 exits[EXIT_NR];
@@ -67,14 +76,24 @@ struct vcpu {
 	u32 last_cpu;           /* CPU it last entered the guest on */
 	u64 wake_deadline_ns;   /* HLT: when the LAPIC timer fires (0: none) */
 	bool wait_sipi;         /* an AP before its start-up IPI (or after INIT) */
+	bool halted;            /* in HLT: waits for an interrupt before running again */
 	u8 sipi_vector;         /* with VCPU_REQ_SIPI */
 	bool in_guest;          /* between the last request check and the exit (atomic) */
 	u32 tsc_aux;            /* IA32_TSC_AUX as the guest set it */
+	struct vcpu_snapshot snapshot;
+	u32 snapshot_wait_seq;  /* used by the one caller of vcpu_get_snapshot at a time */
 	/* Where the guest starts (vCPU 0: the loader's state; others wait for SIPI). */
 	bool has_boot_state;
 	struct vcpu_regs boot_regs;
 	struct vcpu_sregs boot_sregs;
 };
+
+/*
+ * The vCPU's registers: asks its thread to record them and waits (or gives
+ * the last record when the thread has ended). -ENOENT if it never ran.
+ * Callers serialize (the VM admin lock).
+ */
+int vcpu_get_snapshot(struct vcpu *v, struct vcpu_snapshot *out);
 
 /* The body of a vCPU thread: runs the guest until the VM stops it. */
 void vcpu_thread_main(void *arg);

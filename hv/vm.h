@@ -22,6 +22,8 @@ enum vm_state {
 
 struct vuart;
 struct vpic;
+struct debugexit;
+struct testdev;
 
 /*
  * Locking: `lock` (a mutex) serializes lifecycle operations (start, pause,
@@ -49,6 +51,8 @@ struct vm {
 	void *arch;                   /* backend data: nested page tables */
 	struct vuart *uart;           /* COM1 of the guest, with its console buffer */
 	struct vpic *pic;
+	struct debugexit *debugexit;
+	struct testdev *testdev;      /* only with `testdev = yes` */
 	u64 created_ns, started_ns, ended_ns;
 	struct list_node node;        /* on the global VM list */
 };
@@ -86,5 +90,15 @@ void vm_vcpu_changed(struct vm *vm);
 
 /* Create (and autostart) the VMs of the configuration module, if any. */
 void vm_create_from_boot_config(void);
+/* An entry of the boot configuration module by VM name (for `vm create`), or NULL. */
+const struct vm_config *vm_boot_config_find(const char *name);
+
+/*
+ * Serializes management operations (shell and telnet sessions): hold it
+ * from vm_find() to the end of what is done with the VM, so the VM cannot be
+ * destroyed by another session meanwhile. A mutex: may sleep.
+ */
+void vm_admin_lock(void);
+void vm_admin_unlock(void);
 
 #endif

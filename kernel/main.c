@@ -20,6 +20,8 @@
 #include "mgmt/shell.h"
 #include "kernel/thread.h"
 #include "kernel/smp.h"
+#include "hv/virt.h"
+#include "hv/vm.h"
 
 struct boot_info boot_info;
 
@@ -49,7 +51,17 @@ static void print_boot_info(const struct boot_info *bi)
 		(unsigned long long)(ram >> 20), bi->nr_modules, bi->rsdp_len ? "given" : "not given");
 }
 
-static void shell_thread(void *arg) { shell_run(); }
+/*
+ * The serial shell, after the VMs of the configuration module are created
+ * (in thread context: that takes mutexes and may sleep), so their messages
+ * come before the first prompt.
+ */
+static void shell_thread(void *arg)
+{
+	if (virt)
+		vm_create_from_boot_config();
+	shell_run();
+}
 
 /* loglevel=N (0-7) on the command line sets the console log level. */
 static void apply_log_level(const char *cmdline)
@@ -94,6 +106,7 @@ void kmain(u32 magic, u32 info_phys)
 	smp_boot_aps(sched_start_cpu);
 	paging_set_tlb_shootdown(tlb_shootdown);
 	uart_start_rx_irq(COM1_IRQ);
+	virt_init();
 	if (!thread_create("shell", shell_thread, NULL, 0))
 		panic("cannot create the shell thread");
 	sched_start_cpu();

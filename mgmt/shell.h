@@ -16,6 +16,11 @@ struct shell_out {
 	void (*write)(const char *s, size_t len, void *ctx);
 	void *ctx;
 	size_t written;
+	/*
+	 * The session's next input byte without waiting, or -1 when none is
+	 * there; for commands that take raw input (`console`). NULL: none.
+	 */
+	int (*poll_byte)(void *ctx);
 };
 
 /*

@@ -14,9 +14,11 @@ static int serial_read_byte(void *ctx)
 	return uart_getc_wait();
 }
 
+static int serial_poll_byte(void *ctx) { return uart_getc(); }
+
 void shell_run(void)
 {
-	struct shell_out out = { .write = serial_write };
+	struct shell_out out = { .write = serial_write, .poll_byte = serial_poll_byte };
 
 	pr_info("shell: %zu commands, serial console ready\n", shell_check_table());
 	shell_session_init(&serial_session, out, serial_read_byte, NULL);
