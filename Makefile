@@ -54,9 +54,10 @@ $(BUILD)/hv.elf: $(OBJS) linker.ld scripts/gen-ksyms.sh
 		{ echo "ksyms: text moved between link passes" >&2; rm -f $@; exit 1; }
 
 iso: $(BUILD)/hv.iso
-$(BUILD)/hv.iso: $(BUILD)/hv.elf boot/grub/grub.cfg scripts/mkiso.sh
+$(BUILD)/hv.iso: $(BUILD)/hv.elf boot/grub/grub.cfg boot/vms.conf $(BUILD)/guests/demo.elf \
+		scripts/mkiso.sh
 	@echo "  ISO     $@"
-	@scripts/mkiso.sh $@ boot/grub/grub.cfg $(BUILD)/hv.elf
+	@scripts/mkiso.sh $@ boot/grub/grub.cfg $(BUILD)/hv.elf $(BUILD)/guests/demo.elf boot/vms.conf
 
 QEMU_FLAGS := -machine pc -cpu qemu64,+svm,+npt -smp 4 -m 512 -accel tcg,thread=multi \
 	-display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04

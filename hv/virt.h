@@ -101,7 +101,12 @@ struct virt_ops {
 	int (*set_msr)(struct vcpu *v, u32 index, u64 value);
 	/* Deliver at the next entry. The core only calls it when injection is allowed. */
 	void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
-	/* Can an external interrupt be delivered now (RFLAGS.IF, no interrupt shadow, no pending event)? */
+	/*
+	 * Can an external interrupt be delivered now (RFLAGS.IF, no interrupt
+	 * shadow, no pending event)? When v->regs.rip differs from the RIP of the
+	 * last exit, the core completed the exiting instruction: an interrupt
+	 * shadow it ran in (STI; HLT) is over. Backends apply that here and at entry.
+	 */
 	bool (*irq_allowed)(struct vcpu *v);
 	/* Ask for an EXIT_IRQ_WINDOW as soon as interrupts can be delivered (or stop asking). */
 	void (*request_irq_window)(struct vcpu *v, bool on);

@@ -77,7 +77,8 @@ static u32 svm_enter_exit(struct vcpu *v, struct svm_vcpu *sv)
 	struct svm_cpu *sc = &svm_cpus[cpu];
 	struct vmcb *vmcb = sv->vmcb;
 
-	vmcb->ctl.tlb_control = svm_asid_prepare(&sc->asid, cpu, &sv->asid, svm_has(SVM_FEAT_FLUSH_BY_ASID));
+	vmcb->ctl.tlb_control =
+		svm_asid_prepare(&sc->asid, cpu, &sv->asid, svm_has(SVM_FEAT_FLUSH_BY_ASID));
 	vmcb->ctl.asid = sv->asid.asid;
 	vmcb->ctl.clean = 0;
 
@@ -100,6 +101,17 @@ static void svm_finish_invlpg(struct svm_vcpu *sv, const struct vm_exit *exit)
 }
 
 /*
+ * When the core has moved RIP past the instruction that exited, that
+ * instruction completed: an interrupt shadow it executed in (STI; HLT) is
+ * over, or the next interrupt would wait for a needless interrupt window.
+ */
+static void svm_sync_shadow(struct vcpu *v, struct vmcb *vmcb)
+{
+	if (v->regs.rip != vmcb->save.rip)
+		vmcb->ctl.int_state &= ~SVM_INT_STATE_SHADOW;
+}
+
+/*
  * Enter the guest once (virt_ops.vcpu_run; vCPU thread, host interrupts off
  * on entry and on return). CLGI; STI; VMRUN; CLI; STGI: with V_INTR_MASKING
  * the host's IF=1 makes a host interrupt exit the guest (INTR intercept), and
@@ -113,6 +125,7 @@ int svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	bool machine_check;
 	u32 cpu;
 
+	svm_sync_shadow(v, vmcb);
 	vmcb->save.rax = v->regs.gpr[VCPU_RAX];
 	vmcb->save.rsp = v->regs.gpr[VCPU_RSP];
 	vmcb->save.rip = v->regs.rip;
@@ -149,7 +162,10 @@ int svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 
 void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s) { svm_vmcb_get_sregs(to_svm(v)->vmcb, s); }
 
-void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s) { svm_vmcb_set_sregs(to_svm(v)->vmcb, s); }
+void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
+{
+	svm_vmcb_set_sregs(to_svm(v)->vmcb, s);
+}
 
 int svm_get_msr(struct vcpu *v, u32 index, u64 *value)
 {
@@ -171,7 +187,13 @@ void svm_inject_event(struct vcpu *v, const struct vcpu_event *e)
 	vmcb->ctl.eventinj = svm_event_encode(e);
 }
 
-bool svm_irq_allowed(struct vcpu *v) { return svm_vmcb_irq_allowed(to_svm(v)->vmcb); }
+bool svm_irq_allowed(struct vcpu *v)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	svm_sync_shadow(v, vmcb);
+	return svm_vmcb_irq_allowed(vmcb);
+}
 
 void svm_request_irq_window(struct vcpu *v, bool on) { svm_vmcb_irq_window(to_svm(v)->vmcb, on); }
 
@@ -191,8 +213,9 @@ void svm_dump(struct vcpu *v, void (*say)(void *ctx, const char *line), void *ct
 	struct svm_vcpu *sv = to_svm(v);
 	char buf[96];
 
-	ksnprintf(buf, sizeof(buf), "svm: vmcb=%#llx asid=%u on cpu %u gen %llu", (unsigned long long)sv->vmcb_pa,
-		  sv->asid.asid, sv->asid.cpu, (unsigned long long)sv->asid.generation);
+	ksnprintf(buf, sizeof(buf), "svm: vmcb=%#llx asid=%u on cpu %u gen %llu",
+		  (unsigned long long)sv->vmcb_pa, sv->asid.asid, sv->asid.cpu,
+		  (unsigned long long)sv->asid.generation);
 	say(ctx, buf);
 	svm_vmcb_dump(sv->vmcb, say, ctx);
 }
