@@ -17,6 +17,7 @@ CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -mno-red-zone -mcmodel=
 	-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	-I. -Iarch/x86/include -MMD -MP
 NASMFLAGS := -f elf64 -g -F dwarf -I.
+include mgmt/lwip/lwip.mk
 LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 .PHONY: all iso run debug test unit integration bench clean deps-build deps-run deps-test lint check-layers
@@ -88,7 +89,7 @@ check-layers:
 	@scripts/check-layers.sh
 
 lint:
-	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
+	cppcheck --quiet --inline-suppr --enable=warning,portability --error-exitcode=1 \
 		-I. -Iarch/x86/include $(SRC_DIRS)
 
 clean:

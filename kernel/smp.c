@@ -237,9 +237,15 @@ static struct percpu *alloc_percpu(u32 cpu, u32 apic_id)
 	return p;
 }
 
+/* Offset of a label inside the trampoline blob (labels of one assembly section). */
+static size_t trampoline_offset(const u8 *label)
+{
+	return (size_t)((uintptr_t)label - (uintptr_t)trampoline_start);
+}
+
 static bool start_ap(u32 cpu, u32 apic_id)
 {
-	struct tramp_params *tp = phys_to_virt(TRAMPOLINE_PHYS + (trampoline_params - trampoline_start));
+	struct tramp_params *tp = phys_to_virt(TRAMPOLINE_PHYS + trampoline_offset(trampoline_params));
 	struct percpu *p = alloc_percpu(cpu, apic_id);
 	u8 *stack = kmalloc(KERNEL_STACK_SIZE);
 
@@ -283,8 +289,7 @@ u32 smp_boot_aps(void (*ap_main_fn)(void))
 	bsp->apic_id = lapic_id();
 	bsp->online = true;
 	ap_main = ap_main_fn;
-	memcpy(phys_to_virt(TRAMPOLINE_PHYS), trampoline_start,
-	       (size_t)(trampoline_end - trampoline_start));
+	memcpy(phys_to_virt(TRAMPOLINE_PHYS), trampoline_start, trampoline_offset(trampoline_end));
 	build_trampoline_tables();
 
 	for (u32 i = 0; i < acpi.nr_cpus && cpu < MAX_CPUS; i++) {

@@ -38,6 +38,8 @@ static void put_number(struct out *o, u64 v, bool neg, unsigned base, bool upper
 	bool zero = v == 0;
 
 	while (v) {
+		/* base is 8, 10 or 16 (constants at every call); cppcheck cannot see that. */
+		/* cppcheck-suppress zerodivcond */
 		tmp[n++] = digits[v % base];
 		v /= base;
 	}
