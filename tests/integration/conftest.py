@@ -75,13 +75,16 @@ def _file_digest(path):
     return h.hexdigest()
 
 
-def build_iso(cmdline=DEFAULT_CMDLINE, modules=()):
-    """A GRUB ISO booting hv.elf with this command line and module files (cached per build)."""
+def build_iso(cmdline=DEFAULT_CMDLINE, modules=(), loader="multiboot2"):
+    """A GRUB ISO booting hv.elf with this command line and module files (cached per build).
+
+    loader: GRUB's "multiboot2" (the default) or "multiboot" (version 1)."""
     if not os.path.exists(HV_ELF):
         pytest.fail(f"{HV_ELF} does not exist: run 'make' first")
     key = hashlib.sha256()
     key.update(_file_digest(HV_ELF).encode())
     key.update(cmdline.encode())
+    key.update(loader.encode())
     for m in modules:
         key.update(m.encode() + _file_digest(m).encode())
     os.makedirs(WORK, exist_ok=True)
@@ -90,8 +93,9 @@ def build_iso(cmdline=DEFAULT_CMDLINE, modules=()):
         return iso
     cfg = os.path.join(WORK, f"grub-{key.hexdigest()[:16]}.cfg")
     lines = ["set timeout=0", "set default=0", 'menuentry "hv" {',
-             f"\tmultiboot2 /boot/hv.elf {cmdline}"]
-    lines += [f"\tmodule2 /boot/{os.path.basename(m)} {os.path.basename(m)}" for m in modules]
+             f"\t{loader} /boot/hv.elf {cmdline}"]
+    module_cmd = "module2" if loader == "multiboot2" else "module"
+    lines += [f"\t{module_cmd} /boot/{os.path.basename(m)} {os.path.basename(m)}" for m in modules]
     lines += ["\tboot", "}"]
     with open(cfg, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
@@ -310,9 +314,9 @@ class Machine:
 
 def start_machine(name, workdir, emulator="qemu", smp=4, mem="256M", cpu=QEMU_CPU,
                   cmdline=DEFAULT_CMDLINE, modules=(), extra=(), wait=True,
-                  bochs_cpu="corei7_skylake_x", on_create=None):
+                  bochs_cpu="corei7_skylake_x", on_create=None, loader="multiboot2"):
     """Build the ISO, start the emulator and (if wait) wait for the first prompt."""
-    iso = build_iso(cmdline, modules)
+    iso = build_iso(cmdline, modules, loader)
     m = Machine(name, emulator, workdir)
     if on_create:
         on_create(m)

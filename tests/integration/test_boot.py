@@ -77,3 +77,15 @@ def test_bad_loglevel_option_is_reported(boot):
     m = boot(smp=2, mem="256M", cmdline="console=com1 loglevel=99")
     assert "ignoring loglevel" in m.boot_output, m.boot_output
     assert m.run("log level").startswith("console log level: 6 ")
+
+
+def test_boots_with_multiboot1(boot):
+    """GRUB's `multiboot` (version 1) loads the same image: memory map, command line,
+    modules and (without an RSDP tag) the ACPI tables found by the BIOS-area scan."""
+    m = boot(smp=2, mem="256M", loader="multiboot", cmdline="console=com1 loglevel=6 mb1test")
+    assert "boot: Multiboot1 from 'GRUB" in m.boot_output, m.boot_output
+    assert "mb1test" in m.boot_output, m.boot_output
+    assert "2 of 2 CPUs online" in m.run("cpus")
+    out = m.run("mem")
+    ram = int(re.search(r"^RAM:\s+(\d+) MiB", out, re.M).group(1))
+    assert 250 <= ram <= 256, out
