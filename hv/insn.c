@@ -31,7 +31,8 @@ static int read_gpa_cb(void *ctx, gpa_t gpa, void *buf, u32 size)
 int vcpu_translate(struct vcpu *v, const struct vcpu_sregs *s, gva_t gva, u32 access,
 		   gpa_t *gpa, u32 *pfec)
 {
-	struct walk_env env = { s->cr0, s->cr3, s->cr4, s->efer, read_gpa_cb, v };
+	struct walk_env env = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+				.read_gpa = read_gpa_cb, .ctx = v };
 	struct walk_result r;
 	int err = guest_walk(&env, gva, access, &r);
 
