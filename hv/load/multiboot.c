@@ -537,7 +537,7 @@ int multiboot_load(struct gmem *mem, const u8 *image, size_t image_size, const c
 {
 	struct mb_loader l = { .mem = mem, .image = image, .size = image_size, .err = err,
 			       .errlen = errlen };
-	struct multiboot_layout lay_local, *lay = layout ? layout : &lay_local;
+	struct multiboot_layout lay_local = { 0 }, *lay = layout ? layout : &lay_local;
 	int rc;
 
 	if (err && errlen)

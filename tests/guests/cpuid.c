@@ -14,6 +14,16 @@
 #define E1_EDX_LM BIT(29)
 #define CPUID_REPEAT 1000
 
+/* Every CPUID of this guest goes through here, so the total can be compared with exit counts. */
+static u32 cpuid_executed;
+
+static struct cpuid_out counted_cpuid(u32 leaf, u32 sub)
+{
+	cpuid_executed++;
+	return cpuid(leaf, sub);
+}
+#define cpuid(leaf, sub) counted_cpuid(leaf, sub)
+
 static bool same(struct cpuid_out a, struct cpuid_out b)
 {
 	return a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx;
@@ -115,4 +125,5 @@ void guest_main(void)
 	check_features(hv);
 	check_hypervisor_leaves(hv);
 	counted_cpuids();
+	rt_printf("cpuid: executed %u CPUID instructions in total\n", cpuid_executed);
 }
