@@ -17,11 +17,13 @@ CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -mno-red-zone -mcmodel=
 	-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	-I. -Iarch/x86/include -MMD -MP
 NASMFLAGS := -f elf64 -g -F dwarf -I.
-include mgmt/lwip/lwip.mk
 LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
 .PHONY: all iso run debug test unit integration bench clean deps-build deps-run deps-test lint check-layers
 all: $(BUILD)/hv.elf
+
+# lwIP (fetched on first use) for the management network; adds to OBJS.
+include mgmt/lwip/lwip.mk
 
 deps-build:
 	@scripts/deps.sh build

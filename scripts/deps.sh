@@ -5,7 +5,7 @@
 set -e
 what=${1:-test}
 
-build_pkgs="gcc make nasm binutils grub-pc-bin grub-common xorriso mtools"
+build_pkgs="gcc make nasm binutils grub-pc-bin grub-common xorriso mtools xz-utils"
 run_pkgs="qemu-system-x86"
 test_pkgs="libcmocka-dev libcapstone-dev python3-pytest python3-pexpect bochs bochsbios bochs-sdl seabios"
 
