@@ -18,6 +18,7 @@
 #include "mm/paging.h"
 #include "drivers/uart.h"
 #include "mgmt/shell.h"
+#include "mgmt/net.h"
 #include "kernel/thread.h"
 #include "kernel/smp.h"
 #include "hv/virt.h"
@@ -109,5 +110,6 @@ void kmain(u32 magic, u32 info_phys)
 	virt_init();
 	if (!thread_create("shell", shell_thread, NULL, 0))
 		panic("cannot create the shell thread");
+	net_init(boot_info.cmdline);
 	sched_start_cpu();
 }
