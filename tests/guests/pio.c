@@ -106,19 +106,21 @@ static void fill(u8 *p, u32 n, u32 seed)
 		p[i] = (u8)(i * 31 + seed + (i >> 8));
 }
 
+/* REP OUTS of count units; backwards: with DF=1 (DF is clear again afterwards). */
 static void rep_outs(u32 size, const void *from, u32 count, bool backwards)
 {
-	u32 s = (u32)from;
+	u32 s = (u32)from, df = backwards;
 
-	if (backwards)
-		__asm__ __volatile__("std");
+#define REP_OUTS(insn) \
+	__asm__ __volatile__("test %2, %2; jz 1f; std; 1: rep " insn "; cld" \
+			     : "+S"(s), "+c"(count) : "r"(df), "d"(TESTDEV_PORT_FIFO) : "memory", "cc")
 	if (size == 1)
-		__asm__ __volatile__("rep outsb" : "+S"(s), "+c"(count) : "d"(TESTDEV_PORT_FIFO) : "memory");
+		REP_OUTS("outsb");
 	else if (size == 2)
-		__asm__ __volatile__("rep outsw" : "+S"(s), "+c"(count) : "d"(TESTDEV_PORT_FIFO) : "memory");
+		REP_OUTS("outsw");
 	else
-		__asm__ __volatile__("rep outsl" : "+S"(s), "+c"(count) : "d"(TESTDEV_PORT_FIFO) : "memory");
-	__asm__ __volatile__("cld");
+		REP_OUTS("outsl");
+#undef REP_OUTS
 }
 
 static void rep_ins(u32 size, void *to, u32 count)
@@ -154,7 +156,7 @@ static void check_fifo_round_trip(u32 size, u32 off, u32 bytes)
 
 static void check_fifo_forms(void)
 {
-	u32 n;
+	u32 n, s, d;
 	bool ok = true;
 
 	/* Mixed sizes: dwords in, bytes out, little-endian order. */
@@ -174,11 +176,14 @@ static void check_fifo_forms(void)
 	fifo_reset();
 	n = 0;
 	rep_outs(2, src, n, false);
-	__asm__ __volatile__("outsw; outsb" : : "S"(src), "d"(TESTDEV_PORT_FIFO) : "memory");
-	rt_check(inl(TESTDEV_PORT_FIFO_COUNT) == 3, "pio: single OUTSW + OUTSB, rep count 0 moves nothing");
+	s = (u32)src;
+	__asm__ __volatile__("outsw; outsb" : "+S"(s) : "d"(TESTDEV_PORT_FIFO) : "memory");
+	rt_check(inl(TESTDEV_PORT_FIFO_COUNT) == 3 && s == (u32)src + 3,
+		 "pio: single OUTSW + OUTSB, rep count 0 moves nothing");
 	memset(dst, 0, 4);
-	__asm__ __volatile__("insb; insw" : : "D"(dst), "d"(TESTDEV_PORT_FIFO) : "memory");
-	rt_check(memcmp(dst, src, 3) == 0, "pio: single INSB + INSW");
+	d = (u32)dst;
+	__asm__ __volatile__("insb; insw" : "+D"(d) : "d"(TESTDEV_PORT_FIFO) : "memory");
+	rt_check(memcmp(dst, src, 3) == 0 && d == (u32)dst + 3, "pio: single INSB + INSW");
 	/* Overflow and underflow. */
 	fifo_reset();
 	rep_outs(4, src, TESTDEV_FIFO_SIZE / 4 + 8, false);
