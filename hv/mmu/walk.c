@@ -75,8 +75,13 @@ static u64 reserved_bits(const struct walk_mode *wm, int level, u64 e)
 			return BIT(21) | (wm->m < PSE36_TOP ? bits_from(20, MAX(wm->m - 19, 13)) : 0);
 		return 0;
 	}
-	if (wm->top == 3 && level == 3) /* PAE PDPTE: no rights, no XD */
-		return GENMASK(2, 1) | GENMASK(8, 5) | bits_from(63, wm->m);
+	/*
+	 * PAE PDPTE: no rights, no XD. Bit 5 is left out of the reserved set:
+	 * AMD processors (and QEMU's emulation of them) set it as an Accessed
+	 * bit while walking, so a guest's PDPTEs may legitimately have it.
+	 */
+	if (wm->top == 3 && level == 3)
+		return GENMASK(2, 1) | GENMASK(8, 6) | bits_from(63, wm->m);
 	r = bits_from(wm->top == 3 ? 62 : 51, wm->m) | (wm->nxe ? 0 : GPTE_NX);
 	if (wm->top == 4 && level == 4)
 		r |= GPTE_PS;

@@ -487,8 +487,8 @@ static u64 sdm_reserved(enum tmode mode, int level, bool ps, u8 m, bool nxe, boo
 		}
 		return r;
 	case TPAE:
-		if (level == 3)
-			return BIT(1) | BIT(2) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | GENMASK(63, m);
+		if (level == 3) /* bit 5 is tolerated: AMD CPUs and QEMU set it as Accessed */
+			return BIT(1) | BIT(2) | BIT(6) | BIT(7) | BIT(8) | GENMASK(63, m);
 		r = GENMASK(62, m) | (nxe ? 0 : BIT(63));
 		if (level == 2 && ps)
 			r |= GENMASK(20, 13);
