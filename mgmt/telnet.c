@@ -7,7 +7,6 @@
 #include "kernel/log.h"
 #include "kernel/thread.h"
 #include "lwip/tcp.h"
-#include "lwip/priv/tcp_priv.h" /* tcp_process_refused_data: retry input we refused */
 
 /* How long a closing session may take to send its last output before the connection is cut. */
 #define TELNET_CLOSE_FLUSH_NS (10 * NSEC_PER_SEC)
@@ -78,13 +77,29 @@ static void queue_reply(void *ctx, const u8 *b, size_t n)
 }
 
 /*
- * Input: run the protocol over the segment and keep the data bytes. A segment
- * that does not fit is refused (ERR_MEM): lwIP holds it, acknowledges nothing
- * more, and the sender's window closes until the shell catches up.
+ * Give back receive window for input the shell has consumed, keeping room in
+ * the ring for a whole window of data (each received byte yields at most one
+ * data byte). Returns how many bytes to pass to tcp_recved. [L] held.
+ */
+static u32 window_to_open(struct telnet_session *s)
+{
+	u32 used = ring_used(s->rx_head, s->rx_tail);
+	s64 room = (s64)TELNET_RX_BUF - TCP_WND - used + s->rx_unacked;
+	u32 k = room <= 0 ? 0 : (u32)MIN((u64)room, s->rx_unacked);
+
+	s->rx_unacked -= k;
+	return k;
+}
+
+/*
+ * Input: run the protocol over the segment and keep the data bytes; the
+ * segment is freed at once. The window is reopened only as the shell reads
+ * (window_to_open), so a flood throttles the sender instead of using buffers.
  */
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct telnet_session *s = arg;
+	u32 n;
 	u64 f;
 
 	if (!s || !p) {
@@ -103,24 +118,22 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	f = spin_lock_irqsave(&s->lock);
-	if (!s->close_req && !s->rx_eof && TELNET_RX_BUF - ring_used(s->rx_head, s->rx_tail) < p->tot_len) {
-		s->rx_refused = true;
-		spin_unlock_irqrestore(&s->lock, f);
-		return ERR_MEM;
-	}
 	for (struct pbuf *q = p; q && !s->close_req && !s->rx_eof; q = q->next) {
 		for (u16 i = 0; i < q->len; i++) {
 			int d = telnet_proto_feed(&s->proto, ((u8 *)q->payload)[i], queue_reply, s);
 
-			if (d >= 0)
+			if (d >= 0 && ring_used(s->rx_head, s->rx_tail) < TELNET_RX_BUF)
 				s->rx[s->rx_head++ % TELNET_RX_BUF] = (u8)d;
 		}
 	}
 	s->bytes_in += p->tot_len;
+	s->rx_unacked += p->tot_len;
 	s->last_input_ns = time_now_ns();
+	n = window_to_open(s);
 	wake_session(s);
 	spin_unlock_irqrestore(&s->lock, f);
-	tcp_recved(pcb, p->tot_len);
+	if (n)
+		tcp_recved(pcb, (u16_t)n);
 	pbuf_free(p);
 	return ERR_OK;
 }
@@ -314,7 +327,7 @@ static void maybe_close(struct telnet_session *s, u64 now)
 static void service_one(struct telnet_session *s, u64 now)
 {
 	u64 f = spin_lock_irqsave(&s->lock);
-	struct tcp_pcb *retry = NULL;
+	u32 reopen = 0;
 
 	if (!s->in_use) {
 		spin_unlock_irqrestore(&s->lock, f);
@@ -322,11 +335,10 @@ static void service_one(struct telnet_session *s, u64 now)
 	}
 	if (s->pcb && !s->conn_gone)
 		push_output(s);
-	if (s->pcb && s->rx_refused &&
-	    TELNET_RX_BUF - ring_used(s->rx_head, s->rx_tail) >= TCP_MSS) {
-		s->rx_refused = false;
-		retry = s->pcb;
-	}
+	if (s->pcb && s->rx_unacked)
+		reopen = window_to_open(s);
+	if (reopen)
+		tcp_recved(s->pcb, (u16_t)reopen);
 	maybe_close(s, now);
 	if (!s->pcb && s->thread_done) {
 		s->in_use = false;
@@ -334,8 +346,6 @@ static void service_one(struct telnet_session *s, u64 now)
 			s->close_reason ? s->close_reason : "logged out");
 	}
 	spin_unlock_irqrestore(&s->lock, f);
-	if (retry && s->pcb == retry)
-		tcp_process_refused_data(retry); /* may call on_recv, which takes the lock */
 }
 
 void telnet_service(void)

@@ -14,10 +14,15 @@
 #define TELNET_LOGIN_TIMEOUT_S 60
 #define TELNET_LOGIN_TRIES 3
 #define TELNET_FAIL_DELAY_MS 1000 /* after the n-th wrong password: n times this */
-/* Input bytes buffered per session: must hold one TCP segment (TCP_MSS). */
-#define TELNET_RX_BUF 2048
+/*
+ * Input bytes buffered per session. Received data is acknowledged to TCP
+ * (tcp_recved) only while the buffer could still take a whole receive window
+ * (TCP_WND) on top of what it holds, so lwIP never has to hold or drop data
+ * for a slow shell: the client's window closes instead.
+ */
+#define TELNET_RX_BUF 8192
 /* Output bytes buffered per session (after escaping); writers wait when it is full. */
-#define TELNET_TX_BUF 8192
+#define TELNET_TX_BUF 16384
 /* A writer that cannot make progress for this long gives up and closes the session. */
 #define TELNET_WRITE_STALL_S 60
 #define TELNET_PEER_MAX 24
@@ -54,7 +59,7 @@ struct telnet_session {
 	u64 last_input_ns;               /* [L] */
 	u8 rx[TELNET_RX_BUF];            /* [L] data bytes for the shell (protocol removed) */
 	u32 rx_head, rx_tail;            /* [L] */
-	bool rx_refused;                 /* [L] lwIP holds data that did not fit */
+	u32 rx_unacked;                  /* [L] bytes received, not yet given back with tcp_recved */
 	bool rx_eof;                     /* [L] the client closed its side: no more input */
 	u8 tx[TELNET_TX_BUF];            /* [L] escaped bytes for the wire */
 	u32 tx_head, tx_tail;            /* [L] */

@@ -21,12 +21,16 @@ static u64 deadline_of(struct telnet_session *s, u64 login_deadline)
 	return telnet_cfg.idle_s ? s->last_input_ns + telnet_cfg.idle_s * NSEC_PER_SEC : 0;
 }
 
-/* Take one input byte; [L] held. Wakes the network thread when it held back input for room. */
+/*
+ * Take one input byte; [L] held. Asks for the network thread (to reopen the
+ * receive window) when the client is held back and a good share was read.
+ */
 static int take_byte(struct telnet_session *s, bool *wake_net)
 {
 	int c = s->rx[s->rx_tail++ % TELNET_RX_BUF];
+	u32 used = ring_used(s->rx_head, s->rx_tail);
 
-	*wake_net = s->rx_refused;
+	*wake_net = s->rx_unacked && (used == 0 || used % 1024 == 0);
 	return c;
 }
 
@@ -58,6 +62,7 @@ static int read_input(struct telnet_session *s, u64 login_deadline)
 			return c == -2 ? -1 : c;
 		if (deadline && time_now_ns() >= deadline)
 			return -ETIMEDOUT;
+		net_wake(); /* about to wait: send what the last input produced */
 		thread_block_until(deadline);
 	}
 }
@@ -110,14 +115,22 @@ void telnet_session_write(struct telnet_session *s, const char *buf, size_t len)
 	while (len) {
 		u64 f = spin_lock_irqsave(&s->lock);
 		size_t used = 0;
+		bool flush;
 
 		if (s->conn_gone) {
 			spin_unlock_irqrestore(&s->lock, f);
 			return; /* nobody to read it */
 		}
 		queue_output(s, buf, len, &used);
+		flush = ring_used(s->tx_head, s->tx_tail) > TELNET_TX_BUF / 2;
 		spin_unlock_irqrestore(&s->lock, f);
-		net_wake();
+		/*
+		 * Output is pushed when the ring is half full or the thread waits
+		 * for input (read_input): echo is immediate, bursts go out in
+		 * full segments instead of one packet per byte.
+		 */
+		if (flush || !used)
+			net_wake();
 		buf += used;
 		len -= used;
 		if (used) {
@@ -175,6 +188,8 @@ static int sink_poll_byte(void *ctx)
 		c = SESSION_GONE_BYTE;
 	else if (s->rx_head != s->rx_tail)
 		c = take_byte(s, &wake_net);
+	else
+		wake_net = s->tx_head != s->tx_tail; /* the caller will sleep: send its output */
 	if (c >= 0)
 		s->last_input_ns = time_now_ns();
 	spin_unlock_irqrestore(&s->lock, f);
@@ -195,7 +210,7 @@ bool telnet_out_session(const struct shell_out *out, struct telnet_session **s)
 static void drop_input(struct telnet_session *s)
 {
 	u64 f = spin_lock_irqsave(&s->lock);
-	bool wake_net = s->rx_refused;
+	bool wake_net = s->rx_unacked;
 
 	s->rx_tail = s->rx_head;
 	spin_unlock_irqrestore(&s->lock, f);

@@ -19,22 +19,23 @@
  * single client can starve the others.
  *
  * MEM_SIZE: lwIP's heap holds transmitted data (tcp_write copies into
- * PBUF_RAM) and DHCP/ICMP replies. 8 sessions x TCP_SND_BUF (5.7 KiB) is
- * ~46 KiB plus headers; 128 KiB leaves room for ICMP echo replies of full
- * frames and for sessions that are closing while new ones open.
+ * PBUF_RAM) until it is acknowledged, and DHCP/ICMP replies. 8 sessions x
+ * TCP_SND_BUF (11.4 KiB) is ~92 KiB plus segment headers; 192 KiB leaves
+ * room for ICMP echo replies of full frames and for sessions that are
+ * closing while new ones open.
  */
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (128 * 1024)
+#define MEM_SIZE (192 * 1024)
 #define MEMP_OVERFLOW_CHECK 0
 #define MEMP_SANITY_CHECK 0
 
 /*
  * Receive buffers: the driver copies each frame from its DMA ring into one
  * pool pbuf (PBUF_POOL_BUFSIZE holds a full 1514-byte frame, so a frame is
- * never a chain). 96 buffers: the NIC rings are 64 frames, and the telnet
- * server holds at most one refused segment per session (8), so a flood on
- * one connection cannot exhaust the pool; a frame that finds the pool empty
- * is dropped and counted.
+ * never a chain). 96 buffers: the NIC rings are 64 frames; TCP input is
+ * copied into the session's buffer and freed at once (out-of-order segments
+ * are not queued), so a flood on one connection cannot exhaust the pool; a
+ * frame that finds the pool empty is dropped and counted.
  */
 #define PBUF_POOL_SIZE 96
 #define PBUF_POOL_BUFSIZE 1536
@@ -50,14 +51,19 @@
 #define TCP_MSS 1460
 /*
  * Receive window 4 segments: a flooding client can have at most ~5.8 KiB in
- * flight to us; the telnet server acknowledges data (tcp_recved) only once
- * its session buffer took it, so a slow shell throttles the sender.
+ * flight to us; the telnet server reopens the window (tcp_recved) only as
+ * its shell reads, so a slow shell throttles the sender (mgmt/telnet.h).
  */
 #define TCP_WND (4 * TCP_MSS)
-/* Send buffer 4 segments per connection (shell output is small and bursty). */
-#define TCP_SND_BUF (4 * TCP_MSS)
-#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
-#define MEMP_NUM_TCP_SEG 128 /* 8 sessions x TCP_SND_QUEUELEN, rounded up */
+/*
+ * Send buffer 8 segments per connection: line redraws and command output
+ * come in bursts of a few KiB; the peer (or QEMU's slirp) acknowledges every
+ * other segment, so a deeper pipe keeps output flowing. Up to 32 segments of
+ * any size may be queued (echo produces many small ones).
+ */
+#define TCP_SND_BUF (8 * TCP_MSS)
+#define TCP_SND_QUEUELEN 32
+#define MEMP_NUM_TCP_SEG 256 /* 8 sessions x TCP_SND_QUEUELEN */
 /* Out-of-order segments are dropped, not queued: bounded memory per connection. */
 #define TCP_QUEUE_OOSEQ 0
 #define TCP_LISTEN_BACKLOG 0

@@ -143,7 +143,7 @@ class Machine:
                                    echo=False, timeout=CMD_TIMEOUT)
         self.child.logfile_read = self._log
 
-    def start_bochs(self, iso, smp, mem_mib, cpu_model):
+    def start_bochs(self, iso, smp, mem_mib, cpu_model, extra_lines=()):
         master, slave = os.openpty()
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
@@ -173,6 +173,7 @@ class Machine:
                 "error: action=report",
                 "info: action=report",
                 "clock: sync=none, time0=local",
+                *extra_lines,
             ]) + "\n")
         cmds = os.path.join(self.workdir, "bochs.rc")
         with open(cmds, "w", encoding="utf-8") as f:
@@ -314,8 +315,11 @@ class Machine:
 
 def start_machine(name, workdir, emulator="qemu", smp=4, mem="256M", cpu=QEMU_CPU,
                   cmdline=DEFAULT_CMDLINE, modules=(), extra=(), wait=True,
-                  bochs_cpu="corei7_skylake_x", on_create=None, loader="multiboot2"):
-    """Build the ISO, start the emulator and (if wait) wait for the first prompt."""
+                  bochs_cpu="corei7_skylake_x", on_create=None, loader="multiboot2",
+                  bochs_extra=()):
+    """Build the ISO, start the emulator and (if wait) wait for the first prompt.
+
+    extra: more QEMU arguments; bochs_extra: more bochsrc lines (e.g. a NIC)."""
     iso = build_iso(cmdline, modules, loader)
     m = Machine(name, emulator, workdir)
     if on_create:
@@ -326,7 +330,7 @@ def start_machine(name, workdir, emulator="qemu", smp=4, mem="256M", cpu=QEMU_CP
     elif emulator == "bochs":
         mem_mib = int(mem[:-1]) * (1024 if mem.endswith("G") else 1) if mem[-1] in "MG" \
             else int(mem)
-        m.start_bochs(iso, smp, mem_mib, bochs_cpu)
+        m.start_bochs(iso, smp, mem_mib, bochs_cpu, bochs_extra)
         timeout = BOCHS_BOOT_TIMEOUT
     else:
         raise ValueError(f"unknown emulator {emulator}")
