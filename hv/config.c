@@ -186,6 +186,28 @@ static int key_mmu(struct config_parser *p, const char *val)
 	return 0;
 }
 
+#define SHADOW_PAGES_MIN 16
+#define SHADOW_PAGES_MAX (1u << 20)
+
+static int key_shadow_pages(struct config_parser *p, const char *val)
+{
+	u64 n;
+	int err = cmdline_parse_u64(val, SHADOW_PAGES_MIN, SHADOW_PAGES_MAX, &n);
+
+	if (err == -EINVAL)
+		return config_error(p, "shadow_pages: bad number '%s'", val);
+	if (err)
+		return config_error(p, "shadow_pages: '%s' is out of range (%u .. %u)", val,
+				    SHADOW_PAGES_MIN, SHADOW_PAGES_MAX);
+	p->cur.shadow_pages = (u32)n;
+	return 0;
+}
+
+static int key_shadow_cache(struct config_parser *p, const char *val)
+{
+	return parse_bool(p, "shadow_cache", val, &p->cur.shadow_cache);
+}
+
 /* One CPU number of a cpus list, [s, end). */
 static int parse_cpu(struct config_parser *p, const char *s, const char *end, u64 *cpu)
 {
@@ -257,6 +279,8 @@ static const struct config_key config_keys[] = {
 	{ "cpus", key_cpus, false, false },
 	{ "mmu", key_mmu, false, false },
 	{ "testdev", key_testdev, false, false },
+	{ "shadow_pages", key_shadow_pages, false, false },
+	{ "shadow_cache", key_shadow_cache, false, false },
 };
 _Static_assert(ARRAY_SIZE(config_keys) <= ARRAY_SIZE(((struct config_parser *)0)->key_line),
 	       "key_line too small");
@@ -496,4 +520,5 @@ void config_defaults(struct vm_config *c)
 	c->memory = 32ULL << 20;
 	c->vcpus = 1;
 	c->mmu = VM_MMU_AUTO;
+	c->shadow_cache = true;
 }

@@ -25,6 +25,8 @@ struct vm_config {
 	u64 cpu_affinity;                 /* host CPUs its vCPUs may run on; 0 = any */
 	enum vm_mmu_mode mmu;
 	bool testdev;                     /* attach the test device (hv/dev/testdev.h) */
+	u32 shadow_pages;                 /* shadow MMU budget in pages; 0: by memory size */
+	bool shadow_cache;                /* keep shadow tables across CR3 loads (default yes) */
 	u32 line;                         /* where the entry starts in the file (for messages) */
 };
 
@@ -41,7 +43,7 @@ struct vm_config_set {
 int config_parse(const char *text, size_t len, struct vm_config_set *set, char *err,
 		 size_t errlen);
 
-/* Fill defaults: 1 vCPU, 32 MiB, no modules, autostart off, any CPU, mmu auto. */
+/* Fill defaults: 1 vCPU, 32 MiB, no modules, autostart off, any CPU, mmu auto, shadow cache on. */
 void config_defaults(struct vm_config *c);
 
 #endif

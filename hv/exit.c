@@ -5,6 +5,7 @@
 #include "hv/msr.h"
 #include "hv/vcpu.h"
 #include "hv/vm.h"
+#include "hv/mmu/shadow.h"
 #include "hv/mmu/walk.h"
 #include "hv/dev/vlapic.h"
 #include "kernel/log.h"
@@ -289,6 +290,10 @@ static const exit_handler_fn handlers[EXIT_NR] = {
 
 enum exit_action hv_handle_exit(struct vcpu *v, struct vm_exit *e)
 {
+	enum exit_action shadow_action;
+
+	if (v->shadow && shadow_handle_exit(v, e, &shadow_action))
+		return shadow_action; /* #PF, CR access, INVLPG of a shadow-paged vCPU */
 	if (e->reason <= EXIT_NONE || e->reason >= EXIT_NR || !handlers[e->reason]) {
 		e->reason = EXIT_UNHANDLED;
 		return handle_unexpected(v, e);

@@ -9,6 +9,7 @@
 
 struct vm;
 struct vlapic;
+struct shadow_cpu;
 
 /* General registers, in hardware encoding order (RAX=0 ... R15=15), then RIP, RFLAGS. */
 enum vcpu_reg {
@@ -71,6 +72,7 @@ struct vcpu {
 	void *arch;             /* backend data: VMCB or VMCS and friends */
 	struct vcpu_event event;    /* an exception/NMI to inject at the next entry */
 	struct vlapic *lapic;
+	struct shadow_cpu *shadow;  /* shadow paging state (hv/mmu/shadow.h); NULL with nested paging */
 	struct vcpu_stats stats;
 	u64 last_exit_ns;
 	u32 last_cpu;           /* CPU it last entered the guest on */

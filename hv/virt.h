@@ -8,6 +8,10 @@
 struct vm;
 struct vcpu;
 
+/* virt_ops.paging_modes */
+#define VIRT_PAGING_NESTED BIT(0) /* NPT / EPT */
+#define VIRT_PAGING_SHADOW BIT(1) /* shadow page tables (hv/mmu/shadow.h) */
+
 /* A segment register in the architectural (unpacked) form. */
 struct vcpu_segment {
 	u16 selector;
@@ -64,6 +68,16 @@ struct virt_ops {
 	int (*cpu_enable)(void);
 	/* One-line description of what the CPU offers, for the boot log and shell. */
 	void (*describe)(char *buf, size_t len);
+	/*
+	 * Optional: the guest paging the backend can run, VIRT_PAGING_* (NULL:
+	 * nested only). With VIRT_PAGING_SHADOW, a VM whose vm->shadow is set
+	 * before vm_init gets no nested tables; its vCPUs (vcpu_init calls
+	 * shadow_vcpu_init) intercept CR0/CR3/CR4 reads and writes, INVLPG and
+	 * #PF; before every entry the backend takes the hardware CR0/CR3/CR4/EFER
+	 * and TLB flushes from shadow_cpu_enter; get/set_sregs and the EFER MSR go
+	 * through v->shadow (hv/mmu/shadow.h) so the guest sees its own values.
+	 */
+	u32 (*paging_modes)(void);
 
 	/* Build the nested page tables from vm->mem (after all RAM is added). */
 	int (*vm_init)(struct vm *vm);

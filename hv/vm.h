@@ -24,6 +24,7 @@ struct vuart;
 struct vpic;
 struct debugexit;
 struct testdev;
+struct shadow_mmu;
 
 /*
  * Locking: `lock` (a mutex) serializes lifecycle operations (start, pause,
@@ -53,6 +54,7 @@ struct vm {
 	struct vpic *pic;
 	struct debugexit *debugexit;
 	struct testdev *testdev;      /* only with `testdev = yes` */
+	struct shadow_mmu *shadow;    /* shadow paging (hv/mmu/shadow.h); NULL with nested paging */
 	u64 created_ns, started_ns, ended_ns;
 	struct list_node node;        /* on the global VM list */
 };

@@ -3,6 +3,7 @@
 #include "hv/dev/vlapic.h"
 #include "hv/dev/vuart.h"
 #include "hv/load/multiboot.h"
+#include "hv/mmu/shadow.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "kernel/log.h"
@@ -165,6 +166,8 @@ int vm_build(struct vm *vm, char *err, size_t errlen)
 
 	if (!ret)
 		ret = create_vcpus(vm, err, errlen);
+	if (!ret)
+		ret = shadow_vm_setup(vm, err, errlen); /* nested or shadow paging */
 	if (!ret) {
 		ret = virt->vm_init(vm);
 		if (ret)
@@ -178,6 +181,7 @@ int vm_build(struct vm *vm, char *err, size_t errlen)
 int vm_reload(struct vm *vm, char *err, size_t errlen)
 {
 	gmem_clear(&vm->mem);
+	shadow_vm_reset(vm);
 	vuart_reset(vm->uart);
 	vm_reset_platform_devices(vm);
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
@@ -194,6 +198,7 @@ void vm_free(struct vm *vm)
 	}
 	if (vm->arch)
 		virt->vm_destroy(vm);
+	shadow_vm_teardown(vm);
 	vm_free_platform_devices(vm);
 	if (vm->uart)
 		vuart_destroy(vm->uart);

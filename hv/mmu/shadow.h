@@ -221,9 +221,13 @@ void shadow_vm_reset(struct vm *vm);
 int shadow_vcpu_init(struct vcpu *v);
 void shadow_vcpu_destroy(struct vcpu *v);
 
-/* Exit handlers for a shadow-paged VM (hv/exit.c calls them when v->shadow). */
-enum exit_action shadow_handle_page_fault(struct vcpu *v, struct vm_exit *e);
-enum exit_action shadow_handle_cr(struct vcpu *v, struct vm_exit *e);
-enum exit_action shadow_handle_invlpg(struct vcpu *v, struct vm_exit *e);
+/*
+ * Exits of a shadow-paged vCPU that belong to the shadow MMU: #PF (filled,
+ * reflected, or the instruction emulated), CR0/CR3/CR4 accesses (decoded
+ * here: MOV CR, CLTS, LMSW, SMSW), INVLPG. Returns true with *action when
+ * it handled e; false for every other exit. vCPU thread; hv/exit.c calls it
+ * first when v->shadow.
+ */
+bool shadow_handle_exit(struct vcpu *v, struct vm_exit *e, enum exit_action *action);
 
 #endif

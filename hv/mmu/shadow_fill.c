@@ -205,6 +205,10 @@ static enum shadow_fault_action fill_fault(struct shadow_cpu *c, gva_t gva, u32 
 	info->gpa = w->gpa;
 	if (write && (f.wp_blocked || !(w->perm & WALK_PERM_W))) {
 		info->wp0 = !f.wp_blocked;
+		if (info->wp0)
+			m->stats.wp0_emulations++;
+		else
+			m->stats.wp_emulations++;
 		return SHADOW_EMULATE;
 	}
 	if (f.changed) {

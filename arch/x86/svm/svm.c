@@ -1,5 +1,6 @@
 /* AMD SVM backend: detection, enabling on each CPU, per-VM nested tables, the virt_ops table. */
 #include "arch/x86/svm/svm_internal.h"
+#include "arch/x86/svm/svm_shadow.h"
 #include "hv/vm.h"
 #include "mm/frame.h"
 #include "mm/kmalloc.h"
@@ -135,6 +136,10 @@ static int svm_vm_init(struct vm *vm)
 	struct svm_vm *sv;
 	int err;
 
+	if (vm->shadow) { /* shadow paging (svm_shadow.c): no nested tables */
+		vm->arch = kzalloc(sizeof(struct svm_vm));
+		return vm->arch ? 0 : -ENOMEM;
+	}
 	if (!svm_has(SVM_FEAT_NPT)) {
 		pr_err("svm: VM %s: the CPU has no nested paging and there is no shadow MMU yet\n",
 		       vm->name);
@@ -168,6 +173,7 @@ static const struct virt_ops svm_ops = {
 	.name = "SVM",
 	.cpu_enable = svm_cpu_enable,
 	.describe = svm_describe,
+	.paging_modes = svm_paging_modes,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,
 	.vcpu_init = svm_vcpu_init,

@@ -1,5 +1,6 @@
 /* SVM vCPUs: VMCB set-up, the VMRUN path, and the per-vCPU virt_ops. */
 #include "arch/x86/svm/svm_internal.h"
+#include "arch/x86/svm/svm_shadow.h"
 #include "hv/vcpu.h"
 #include "hv/vm.h"
 #include "mm/frame.h"
@@ -36,7 +37,7 @@ int svm_vcpu_init(struct vcpu *v)
 	struct svm_vcpu *sv;
 	paddr_t vmcb_pa, priv_pa;
 
-	if (!svm_vm || !svm_vm->npt.root_pa)
+	if (!svm_vm || (!svm_vm->npt.root_pa && !v->vm->shadow))
 		return -EINVAL;
 	vmcb_pa = frame_alloc_zeroed(0);
 	priv_pa = frame_alloc_zeroed(0);
@@ -52,6 +53,10 @@ int svm_vcpu_init(struct vcpu *v)
 	sv->vmcb_pa = vmcb_pa;
 	svm_vmcb_init(sv->vmcb, svm_iopm_pa, svm_msrpm_pa, svm_vm->npt.root_pa);
 	v->arch = sv;
+	if (v->vm->shadow && svm_shadow_vcpu_init(v, sv->vmcb)) {
+		svm_vcpu_destroy(v);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -61,6 +66,8 @@ void svm_vcpu_destroy(struct vcpu *v)
 
 	if (!sv)
 		return;
+	if (v->shadow)
+		svm_shadow_vcpu_destroy(v);
 	frame_free(sv->vmcb_pa, 0);
 	frame_free(virt_to_phys(sv), 0);
 	v->arch = NULL;
@@ -130,6 +137,8 @@ int svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	vmcb->save.rsp = v->regs.gpr[VCPU_RSP];
 	vmcb->save.rip = v->regs.rip;
 	vmcb->save.rflags = v->regs.rflags;
+	if (v->shadow)
+		svm_shadow_before_run(v, sv);
 
 	svm_clgi();
 	if (!svm_cpus[cpu_id()].enabled) {
@@ -160,20 +169,31 @@ int svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	return exit->reason == EXIT_INVALID_STATE ? -EINVAL : 0;
 }
 
-void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s) { svm_vmcb_get_sregs(to_svm(v)->vmcb, s); }
+void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+	svm_vmcb_get_sregs(to_svm(v)->vmcb, s);
+	if (v->shadow)
+		svm_shadow_get_sregs(v, s);
+}
 
 void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 {
 	svm_vmcb_set_sregs(to_svm(v)->vmcb, s);
+	if (v->shadow)
+		svm_shadow_set_sregs(v, to_svm(v)->vmcb, s);
 }
 
 int svm_get_msr(struct vcpu *v, u32 index, u64 *value)
 {
+	if (v->shadow && index == MSR_EFER)
+		return svm_shadow_get_efer(v, value);
 	return svm_vmcb_get_msr(to_svm(v)->vmcb, index, value);
 }
 
 int svm_set_msr(struct vcpu *v, u32 index, u64 value)
 {
+	if (v->shadow && index == MSR_EFER)
+		return svm_shadow_set_efer(v, to_svm(v)->vmcb, value);
 	return svm_vmcb_set_msr(to_svm(v)->vmcb, index, value);
 }
 
@@ -203,6 +223,9 @@ bool svm_take_interrupted_event(struct vcpu *v, struct vcpu_event *e)
 	bool valid = svm_event_decode(sv->exitintinfo, e);
 
 	sv->exitintinfo = 0;
+	/* A #PF cut short keeps its CR2: intercepted #PF and NPF leave guest CR2 alone (APM 15.12). */
+	if (valid && e->type == EVENT_EXCEPTION && e->vector == X86_VEC_PF)
+		e->cr2 = sv->vmcb->save.cr2;
 	return valid;
 }
 
