@@ -39,15 +39,38 @@ static const void *early_phys_to_ptr(u64 pa, size_t len)
 	return phys_to_virt(pa);
 }
 
+/* The command line for the log, with the value of password= (telnet login) shown as ***. */
+static void redact_cmdline(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *p = in; *p && o + 1 < len;) {
+		bool word_start = p == in || p[-1] == ' ';
+
+		if (word_start && !strncmp(p, "password=", 9)) {
+			bool quoted = false;
+
+			o += strlcpy(out + o, "password=***", len - o);
+			for (p += 9; *p && (quoted || *p != ' '); p++)
+				quoted ^= *p == '"';
+			continue;
+		}
+		out[o++] = *p++;
+	}
+	out[MIN(o, len - 1)] = '\0';
+}
+
 static void print_boot_info(const struct boot_info *bi)
 {
+	static char shown[BOOT_CMDLINE_MAX];
 	u64 ram = 0;
 
 	for (u32 i = 0; i < bi->nr_mmap; i++)
 		if (bi->mmap[i].type == BOOT_MEM_RAM)
 			ram += bi->mmap[i].len;
+	redact_cmdline(bi->cmdline, shown, sizeof(shown));
 	pr_info("boot: Multiboot%u from '%s', cmdline '%s'\n", bi->loader, bi->loader_name,
-		bi->cmdline);
+		shown);
 	pr_info("boot: %u memory ranges, %llu MiB usable, %u modules, RSDP %s\n", bi->nr_mmap,
 		(unsigned long long)(ram >> 20), bi->nr_modules, bi->rsdp_len ? "given" : "not given");
 }

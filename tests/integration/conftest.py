@@ -129,6 +129,10 @@ class Machine:
 
     # -- start-up --------------------------------------------------------------
     def start_qemu(self, iso, smp, mem, cpu, extra):
+        # No NIC unless a test asks for one (QEMU's default e1000 would start the
+        # management network, whose log lines would interleave with command output).
+        if not any(a in ("-netdev", "-nic", "-net") for a in extra):
+            extra = ["-nic", "none", *extra]
         args = ["-s", "KILL", str(EMULATOR_MAX_SECONDS), QEMU,
                 "-machine", "pc", "-cpu", cpu, "-smp", str(smp), "-m", mem,
                 "-accel", "tcg,thread=multi", "-display", "none", "-no-reboot",

@@ -263,7 +263,10 @@ def test_login_and_commands(net):
     assert "hv " in text(t.read_until("\r\n" + PROMPT))
     t.send("exit\r\n")
     assert "[session closed: logged out]" in t.read_to_eof()
-    assert f"session {me.group(1)} (10.0.2.2" in net.m.run("log")
+    log = net.m.run("log")
+    assert f"session {me.group(1)} (10.0.2.2" in log
+    # the boot log shows the command line without the password
+    assert "password=*** " in log and PASSWORD not in log, log
 
 
 def test_wrong_password_delayed_and_counted(net):
@@ -544,3 +547,11 @@ def test_bochs_e1000_slirp_login(boot, tmp_path):
     assert "link up, address 10.0.2.15/24" in out, out
     t.send("exit\r\n")
     assert "logged out" in t.read_to_eof(timeout=60)
+
+
+def test_no_nic_one_log_line(boot):
+    m = boot(cmdline="console=com1 loglevel=3 password=x", smp=2, extra=["-nic", "none"])
+    log = m.run("log")
+    assert "net: no network interface found" in log, log
+    assert "telnet:" not in log, log
+    assert m.run("net") == "net: no network interface in use\n"
