@@ -137,6 +137,7 @@ static const struct {
 	{ 0x100f, "82545EM" },
 	{ 0x1015, "82540EM-LOM" },
 	{ 0x1017, "82545GM" },
+	{ 0x10d3, "82574L" }, /* e1000e family; its legacy descriptors and registers match */
 };
 
 static u32 rd(struct e1000 *e, u32 reg) { return *(volatile u32 *)(e->regs + reg); }

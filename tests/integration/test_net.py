@@ -555,3 +555,21 @@ def test_no_nic_one_log_line(boot):
     assert "net: no network interface found" in log, log
     assert "telnet:" not in log, log
     assert m.run("net") == "net: no network interface in use\n"
+
+
+def test_e1000e_with_msi(boot, tmp_path):
+    """QEMU's e1000e (82574L) runs on the same driver and has MSI: the MSI path is used."""
+    port = free_port()
+    m = boot_net("e1000e", str(tmp_path), "e1000e", f"console=com1 password={PASSWORD}", port)
+    try:
+        out = m.run("net")
+        assert re.search(rf"eth0: e1000 at \S+, MAC {MAC}, MSI vector 0x", out), out
+        t = Telnet(port)
+        t.login()
+        assert t.run("version").startswith("hv ")
+        t.close()
+        irqs = int(re.search(r"interrupts: (\d+)", m.run("net")).group(1))
+        assert irqs > 0
+        assert re.search(r"^00:\w\w\.\d 8086:10d3 .* msi .*\(in use\)$", m.run("pci"), re.M)
+    finally:
+        m.kill()
