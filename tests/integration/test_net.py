@@ -573,3 +573,55 @@ def test_e1000e_with_msi(boot, tmp_path):
         assert re.search(r"^00:\w\w\.\d 8086:10d3 .* msi .*\(in use\)$", m.run("pci"), re.M)
     finally:
         m.kill()
+
+
+def qmp(path, command, **arguments):
+    """One QMP command on QEMU's control socket; returns the reply."""
+    import json
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        f = s.makefile("rw")
+        json.loads(f.readline())  # greeting
+        for msg in ({"execute": "qmp_capabilities"},
+                    {"execute": command, "arguments": arguments}):
+            f.write(json.dumps(msg) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        return reply
+
+
+def wait_net(m, pattern, timeout=20):
+    end = time.monotonic() + timeout
+    while not re.search(pattern, out := m.run("net")):
+        assert time.monotonic() < end, out
+        time.sleep(0.5)
+    return out
+
+
+@pytest.mark.parametrize("nic", NICS)
+def test_link_down_and_up(boot, tmp_path, nic):
+    port = free_port()
+    sock = str(tmp_path / "qmp.sock")
+    m = start_machine(f"link-{nic}", str(tmp_path), smp=2,
+                      cmdline=f"console=com1 loglevel=3 password={PASSWORD}",
+                      extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:23",
+                             "-device", f"{nic},netdev=n0,mac={MAC}",
+                             "-qmp", f"unix:{sock},server=on,wait=off"])
+    try:
+        wait_address(m)
+        assert "return" in qmp(sock, "set_link", name="n0", up=False)
+        wait_net(m, r"link down")
+        assert qmp(sock, "set_link", name="n0", up=True).get("return") == {}
+        wait_net(m, r"link up, address 10\.0\.2\.15")
+        log = m.run("log")
+        assert "net: eth0 link down" in log and log.rindex("link up") > log.index("link down")
+        t = Telnet(port)
+        t.login()
+        assert t.run("version").startswith("hv ")
+        t.close()
+    finally:
+        m.kill()
