@@ -1,6 +1,7 @@
 /* The `selftest` command: built-in checks that print PASS/FAIL lines. */
 #include "mgmt/shell.h"
 #include "kernel/selftest.h"
+#include "arch/x86/svm/svm_selftest.h"
 #include "lib/string.h"
 
 static void say_line(void *ctx, const char *line)
@@ -16,8 +17,12 @@ static int cmd_selftest(int argc, char **argv, struct shell_out *out)
 		selftest_sched(say_line, out);
 		return 0;
 	}
-	shell_printf(out, "selftest: unknown suite '%s' (try: sched)\n", argv[1]);
+	if (!strcmp(argv[1], "svm") || !strcmp(argv[1], "svm-notf")) {
+		svm_selftest(!strcmp(argv[1], "svm"), say_line, out);
+		return 0;
+	}
+	shell_printf(out, "selftest: unknown suite '%s' (try: sched, svm, svm-notf)\n", argv[1]);
 	return -EINVAL;
 }
-SHELL_COMMAND(selftest, "selftest", "sched",
+SHELL_COMMAND(selftest, "selftest", "sched|svm|svm-notf",
 	      "run built-in checks of the scheduler and SMP code; prints PASS/FAIL", cmd_selftest);

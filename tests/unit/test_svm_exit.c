@@ -1,4 +1,4 @@
-/* SVM exit decoding, VMCB state handling, event encoding and VMCB-held MSRs, on a VMCB in memory. */
+/* SVM exit decoding, VMCB state, event encoding and VMCB-held MSRs, on a VMCB in memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +12,8 @@
 #include "asm/msr.h"
 #include "hv/decode.h"
 
-#define ALL_FEATURES (SVM_FEAT_NPT | SVM_FEAT_NRIPS | SVM_FEAT_DECODE_ASSISTS | SVM_FEAT_FLUSH_BY_ASID)
+#define ALL_FEATURES \
+	(SVM_FEAT_NPT | SVM_FEAT_NRIPS | SVM_FEAT_DECODE_ASSISTS | SVM_FEAT_FLUSH_BY_ASID)
 #define QEMU_FEATURES SVM_FEAT_NPT /* QEMU TCG: NPT, no NRIPS, no decode assists */
 
 static struct vmcb *new_vmcb(void)

@@ -87,7 +87,10 @@ static int fake_live(const struct fake_alloc *f)
 }
 
 /* Chunk i of a slot sits at a recognisable, descending host address (not identity). */
-static hpa_t chunk_hpa(int slot, u64 i) { return 0x40000000ULL * (slot + 1) + 0x10000000ULL - i * 2 * MB; }
+static hpa_t chunk_hpa(int slot, u64 i)
+{
+	return 0x40000000ULL * (slot + 1) + 0x10000000ULL - i * 2 * MB;
+}
 
 static void add_slot(struct gmem *m, gpa_t base, u64 size)
 {

@@ -1,4 +1,4 @@
-/* SVM ASID allocation: per-CPU generations, so a vCPU never runs on translations it did not make. */
+/* SVM ASID allocation: per-CPU generations, so a vCPU never runs on another's translations. */
 #include "arch/x86/svm/svm_internal.h"
 
 /*

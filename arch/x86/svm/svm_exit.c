@@ -76,7 +76,8 @@ static const struct svm_exit_kind svm_exit_misc[] = {
 	K(SVM_EXIT_EFER_WRITE_TRAP, "efer_write_trap", EXIT_UNHANDLED, false),
 };
 
-_Static_assert(ARRAY_SIZE(svm_exit_misc) == SVM_EXIT_EFER_WRITE_TRAP + 1, "exit table covers 0x60-0x8f");
+_Static_assert(ARRAY_SIZE(svm_exit_misc) == SVM_EXIT_EFER_WRITE_TRAP + 1,
+	       "exit table covers 0x60-0x8f");
 
 static const char *const exc_names[32] = {
 	"excp_de", "excp_db", "excp_nmi", "excp_bp", "excp_of", "excp_br", "excp_ud", "excp_nm",

@@ -1,4 +1,4 @@
-/* SVM nested page tables: the guest-physical -> host-physical map built from a VM's memory slots. */
+/* SVM nested page tables: the guest-physical -> host-physical map from a VM's memory slots. */
 #include "arch/x86/svm/svm_internal.h"
 
 /*
@@ -15,7 +15,8 @@
 #define NPT_TABLE_FLAGS (NPT_P | NPT_RW | NPT_US)
 #define NPT_LARGE_FLAGS (NPT_P | NPT_RW | NPT_US | NPT_PS)
 
-_Static_assert(GMEM_CHUNK_SIZE == (1ULL << NPT_LEVEL_SHIFT(1)), "a guest RAM chunk is one 2 MiB NPT page");
+_Static_assert(GMEM_CHUNK_SIZE == (1ULL << NPT_LEVEL_SHIFT(1)),
+	       "a guest RAM chunk is one 2 MiB NPT page");
 
 /* The next-level table under entry *e, allocated if absent. */
 static u64 *npt_next(struct svm_npt *npt, u64 *e, const struct svm_page_alloc *a)
@@ -51,7 +52,8 @@ static int npt_map_large(struct svm_npt *npt, gpa_t gpa, hpa_t hpa, const struct
 	return 0;
 }
 
-static int npt_map_slot(struct svm_npt *npt, const struct gmem_slot *s, const struct svm_page_alloc *a)
+static int npt_map_slot(struct svm_npt *npt, const struct gmem_slot *s,
+			const struct svm_page_alloc *a)
 {
 	u64 i, n = s->size / GMEM_CHUNK_SIZE;
 	int err;

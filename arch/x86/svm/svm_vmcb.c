@@ -355,9 +355,10 @@ static void dump_seg(char *buf, size_t n, const char *name, const struct vmcb_se
 static void dump_control(const struct vmcb_control *c, char *buf, size_t n,
 			 void (*say)(void *ctx, const char *line), void *ctx)
 {
-	ksnprintf(buf, n, "exit %s (%#llx) info1=%#llx info2=%#llx intinfo=%#llx", svm_exit_name(c->exitcode),
-		  (unsigned long long)c->exitcode, (unsigned long long)c->exitinfo1,
-		  (unsigned long long)c->exitinfo2, (unsigned long long)c->exitintinfo);
+	ksnprintf(buf, n, "exit %s (%#llx) info1=%#llx info2=%#llx intinfo=%#llx",
+		  svm_exit_name(c->exitcode), (unsigned long long)c->exitcode,
+		  (unsigned long long)c->exitinfo1, (unsigned long long)c->exitinfo2,
+		  (unsigned long long)c->exitintinfo);
 	say(ctx, buf);
 	ksnprintf(buf, n, "asid=%u tlb_ctl=%u vintr=%#x int_state=%#llx eventinj=%#llx nrip=%#llx",
 		  c->asid, c->tlb_control, c->vintr, (unsigned long long)c->int_state,

@@ -1,4 +1,4 @@
-/* AMD SVM hardware definitions: CPUID bits, MSRs, VMCB layout, exit codes (AMD APM vol. 2 ch. 15). */
+/* AMD SVM hardware definitions: CPUID, MSRs, VMCB layout, exit codes (AMD APM vol. 2 ch. 15). */
 #ifndef HV_ASM_SVM_H
 #define HV_ASM_SVM_H
 
@@ -369,8 +369,15 @@ _Static_assert(VMCB_OFF(save.g_pat) == 0x668, "VMCB layout");
 /* SVM instructions (APM vol. 3). rAX holds a physical address for VMLOAD/VMSAVE. */
 static inline void svm_clgi(void) { __asm__ __volatile__("clgi" ::: "memory"); }
 static inline void svm_stgi(void) { __asm__ __volatile__("stgi" ::: "memory"); }
-static inline void svm_vmload(u64 pa) { __asm__ __volatile__("vmload %%rax" : : "a"(pa) : "memory"); }
-static inline void svm_vmsave(u64 pa) { __asm__ __volatile__("vmsave %%rax" : : "a"(pa) : "memory"); }
+static inline void svm_vmload(u64 pa)
+{
+	__asm__ __volatile__("vmload %%rax" : : "a"(pa) : "memory");
+}
+
+static inline void svm_vmsave(u64 pa)
+{
+	__asm__ __volatile__("vmsave %%rax" : : "a"(pa) : "memory");
+}
 /* Invalidate the TLB mapping of `va` for `asid` (INVLPGA: rAX = address, ECX = ASID). */
 static inline void svm_invlpga(u64 va, u32 asid)
 {
