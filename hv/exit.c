@@ -236,6 +236,82 @@ static enum exit_action handle_invlpg(struct vcpu *v, struct vm_exit *e)
 	return skip_insn(v, e);
 }
 
+static enum exit_action handle_unexpected(struct vcpu *v, struct vm_exit *e);
+
+/* CR4 bits a guest may set: those whose features the CPUID policy can offer. */
+#define CR4_GUEST_VALID (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | \
+			 X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
+			 X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP)
+
+#define X86_EFER_LME BIT(8)
+#define X86_EFER_LMA BIT(10)
+
+/* MOV to CR0/CR3/CR4 (SDM vol. 3A 2.5, 4.1.1): 0, or -EINVAL where the CPU raises #GP. */
+static int cr_write(struct vcpu_sregs *s, u8 cr, u64 val)
+{
+	bool long_mode = (s->efer & X86_EFER_LMA) != 0;
+
+	switch (cr) {
+	case 0:
+		val |= X86_CR0_ET;
+		if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+		    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)))
+			return -EINVAL;
+		if ((val & X86_CR0_PG) && !(s->cr0 & X86_CR0_PG) && (s->efer & X86_EFER_LME) &&
+		    !(s->cr4 & X86_CR4_PAE))
+			return -EINVAL;
+		if (long_mode && !(val & X86_CR0_PG) && (s->seg[VCPU_SEG_CS].attr & SEG_ATTR_L))
+			return -EINVAL;
+		s->cr0 = val;
+		if ((s->efer & X86_EFER_LME) && (val & X86_CR0_PG))
+			s->efer |= X86_EFER_LMA;
+		else
+			s->efer &= ~X86_EFER_LMA;
+		return 0;
+	case 3:
+		s->cr3 = val;
+		return 0;
+	case 4:
+		if ((val & ~CR4_GUEST_VALID) || (long_mode && !(val & X86_CR4_PAE)))
+			return -EINVAL;
+		s->cr4 = val;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * A control-register access the backend had to intercept (VMX: bits its
+ * CR0/CR4 guest/host masks own, or CR3 where the CPU forces exiting). The
+ * backend names the register and the general register; the core does the rest.
+ */
+static enum exit_action handle_cr_access(struct vcpu *v, struct vm_exit *e)
+{
+	struct vcpu_sregs s;
+	u64 *reg, val;
+	bool wide;
+
+	if (e->cr.gpr >= VCPU_NR_GPRS || (e->cr.cr != 0 && e->cr.cr != 3 && e->cr.cr != 4))
+		return handle_unexpected(v, e);
+	virt->get_sregs(v, &s);
+	wide = vcpu_code_mode(&s) == X86_MODE_64;
+	reg = &v->regs.gpr[e->cr.gpr];
+	if (!e->cr.write) {
+		val = e->cr.cr == 0 ? s.cr0 : e->cr.cr == 3 ? s.cr3 : s.cr4;
+		*reg = wide ? val : (u32)val;
+		return skip_insn(v, e);
+	}
+	val = wide ? *reg : (u32)*reg;
+	if (cr_write(&s, e->cr.cr, val)) {
+		vcpu_queue_exception(v, X86_VEC_GP, true, 0);
+		return EXIT_ACTION_RESUME;
+	}
+	virt->set_sregs(v, &s);
+	virt->flush_guest_tlb(v); /* paging changes flush the TLB on hardware too */
+	return skip_insn(v, e);
+}
+
 static enum exit_action handle_irq_window(struct vcpu *v, struct vm_exit *e)
 {
 	virt->request_irq_window(v, false);
@@ -277,7 +353,7 @@ static const exit_handler_fn handlers[EXIT_NR] = {
 	[EXIT_HYPERCALL] = handle_hypercall,
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_INVLPG] = handle_invlpg,
-	[EXIT_CR_ACCESS] = handle_unexpected, /* not intercepted with nested paging */
+	[EXIT_CR_ACCESS] = handle_cr_access,
 	[EXIT_EXCEPTION] = handle_unexpected, /* none intercepted with nested paging */
 	[EXIT_IRQ_WINDOW] = handle_irq_window,
 	[EXIT_NMI_WINDOW] = handle_nothing,

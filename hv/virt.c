@@ -16,13 +16,14 @@ static void enable_here(void *arg)
 
 int virt_init(void)
 {
-	char what[160];
+	char what[512];
 	int failed = 0;
 
 	candidate = svm_probe();
+	if (!candidate)
+		candidate = vmx_probe();
 	if (!candidate) {
-		pr_warn("virt: this CPU has no usable SVM (the Intel VMX backend is not written "
-			"yet): VMs cannot run\n");
+		pr_warn("virt: this CPU has neither usable SVM nor usable VMX: VMs cannot run\n");
 		return -ENODEV;
 	}
 	smp_call_on_all(enable_here, NULL);

@@ -130,6 +130,16 @@ struct virt_ops {
 	void (*flush_guest_tlb)(struct vcpu *v);
 	/* Print backend-specific state (VMCB/VMCS fields) for the shell and crash reports. */
 	void (*dump)(struct vcpu *v, void (*say)(void *ctx, const char *line), void *ctx);
+	/*
+	 * Optional (NULL when the backend has none). Make the vCPU's next VM
+	 * entry fail on purpose by breaking one guest-state field, to show how a
+	 * refused entry is reported (the VM must end crashed, nothing else).
+	 * Takes effect when the vCPU next enters the guest. Any thread, with the
+	 * VM admin lock held; 0, or -EBUSY while another request is outstanding.
+	 */
+	int (*debug_corrupt)(struct vcpu *v);
+	/* Optional: one line of backend event counters (entries, migrations, flushes). Any thread. */
+	void (*counters)(char *buf, size_t len);
 };
 
 /* The backend in use, or NULL when the CPU has neither SVM nor VMX (set by virt_init). */
@@ -142,7 +152,8 @@ extern const struct virt_ops *virt;
  */
 int virt_init(void);
 
-/* Backends, tried by virt_init; each returns NULL if unusable here. */
+/* Backends, tried by virt_init in this order; each returns NULL if unusable here. */
 const struct virt_ops *svm_probe(void);
+const struct virt_ops *vmx_probe(void);
 
 #endif
