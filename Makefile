@@ -76,6 +76,7 @@ debug: deps-run
 
 include tests/unit/unit.mk
 include tests/guests/guests.mk
+include tests/bench/bench.mk
 
 test: deps-test
 	@$(MAKE) --no-print-directory check-layers unit iso
