@@ -267,6 +267,14 @@ const struct virt_ops *vmx_probe(void)
 		return NULL;
 	}
 	read_caps(&vmx_caps);
+	pr_debug("vmx: BASIC %#llx PIN %#llx PROC %#llx PROC2 %#llx EXIT %#llx ENTRY %#llx MISC %#llx "
+		 "EPT_VPID %#llx CR0 %#llx/%#llx CR4 %#llx/%#llx\n",
+		 (unsigned long long)vmx_caps.basic, (unsigned long long)vmx_caps.pin,
+		 (unsigned long long)vmx_caps.proc, (unsigned long long)vmx_caps.proc2,
+		 (unsigned long long)vmx_caps.exit, (unsigned long long)vmx_caps.entry,
+		 (unsigned long long)vmx_caps.misc, (unsigned long long)vmx_caps.ept_vpid,
+		 (unsigned long long)vmx_caps.cr0_fixed0, (unsigned long long)vmx_caps.cr0_fixed1,
+		 (unsigned long long)vmx_caps.cr4_fixed0, (unsigned long long)vmx_caps.cr4_fixed1);
 	if (vmx_config_compute(&vmx_caps, &vmx_cfg, why, sizeof(why))) {
 		pr_warn("vmx: this CPU's VMX cannot run the backend: %s. VMs cannot run\n", why);
 		return NULL;

@@ -32,11 +32,6 @@ _Static_assert(VCPU_RAX == 0 && VCPU_RCX == 1 && VCPU_RDX == 2 && VCPU_RBX == 3 
 	       VCPU_R8 == 8 && VCPU_R15 == 15, "vmx_entry.asm register offsets");
 _Static_assert(sizeof(struct vmx_vcpu) <= PAGE_SIZE, "vmx_vcpu fits its page");
 
-const u32 vmx_switched_msr_index[VMX_NR_SWITCHED_MSRS] = {
-	[VMX_MSR_STAR] = MSR_STAR, [VMX_MSR_LSTAR] = MSR_LSTAR, [VMX_MSR_CSTAR] = MSR_CSTAR,
-	[VMX_MSR_SFMASK] = MSR_SFMASK, [VMX_MSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
-};
-
 static inline struct vmx_vcpu *to_vmx(struct vcpu *v) { return v->arch; }
 
 /*
@@ -537,23 +532,6 @@ void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 	}
 	vmx_put(f);
 	vv->cr2 = s->cr2;
-}
-
-int vmx_switched_msr_slot(u32 index)
-{
-	for (int i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
-		if (vmx_switched_msr_index[i] == index)
-			return i;
-	return -1;
-}
-
-int vmx_switched_msr_check(u32 index, u64 value)
-{
-	if (index == MSR_SFMASK)
-		return value >> 32 ? -EINVAL : 0;
-	if (index == MSR_STAR)
-		return 0;
-	return ((value >> 47) == 0 || (value >> 47) == 0x1ffff) ? 0 : -EINVAL;
 }
 
 int vmx_get_msr(struct vcpu *v, u32 index, u64 *value)

@@ -259,6 +259,29 @@ int vmx_vmcs_set_msr(u32 index, u64 value)
 	}
 }
 
+/* The syscall MSRs the VMCS does not hold: the backend switches them around each entry. */
+const u32 vmx_switched_msr_index[VMX_NR_SWITCHED_MSRS] = {
+	[VMX_MSR_STAR] = MSR_STAR, [VMX_MSR_LSTAR] = MSR_LSTAR, [VMX_MSR_CSTAR] = MSR_CSTAR,
+	[VMX_MSR_SFMASK] = MSR_SFMASK, [VMX_MSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
+};
+
+int vmx_switched_msr_slot(u32 index)
+{
+	for (int i = 0; i < VMX_NR_SWITCHED_MSRS; i++)
+		if (vmx_switched_msr_index[i] == index)
+			return i;
+	return -1;
+}
+
+int vmx_switched_msr_check(u32 index, u64 value)
+{
+	if (index == MSR_SFMASK)
+		return value >> 32 ? -EINVAL : 0;
+	if (index == MSR_STAR)
+		return 0;
+	return is_canonical(value) ? 0 : -EINVAL;
+}
+
 static void dump_segments(char *buf, size_t n, void (*say)(void *ctx, const char *line),
 			  void *ctx)
 {
