@@ -17,12 +17,12 @@ static int cmd_selftest(int argc, char **argv, struct shell_out *out)
 		selftest_sched(say_line, out);
 		return 0;
 	}
-	if (!strcmp(argv[1], "svm") || !strcmp(argv[1], "svm-notf")) {
-		svm_selftest(!strcmp(argv[1], "svm"), say_line, out);
+	if (!strcmp(argv[1], "svm") || !strcmp(argv[1], "svm-bochs")) {
+		svm_selftest(!strcmp(argv[1], "svm-bochs"), say_line, out);
 		return 0;
 	}
-	shell_printf(out, "selftest: unknown suite '%s' (try: sched, svm, svm-notf)\n", argv[1]);
+	shell_printf(out, "selftest: unknown suite '%s' (try: sched, svm, svm-bochs)\n", argv[1]);
 	return -EINVAL;
 }
-SHELL_COMMAND(selftest, "selftest", "sched|svm|svm-notf",
+SHELL_COMMAND(selftest, "selftest", "sched|svm|svm-bochs",
 	      "run built-in checks of the scheduler and SMP code; prints PASS/FAIL", cmd_selftest);

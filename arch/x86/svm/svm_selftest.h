@@ -12,10 +12,13 @@
  * interrupts off, and vCPU threads migrating between CPUs (ASIDs). Prints
  * one PASS/FAIL line per check and a summary with the measured exit rate.
  * Thread context (it sleeps). Returns the number of failed checks, or 1 if
- * SVM is not usable here. Without `triple_fault` the triple-fault check is
- * left out: Bochs 2.7 built with its debugger stops the whole emulator at a
- * guest's triple fault instead of taking the SHUTDOWN intercept.
+ * SVM is not usable here. `bochs` leaves out two checks Bochs 2.7 cannot
+ * pass: its debugger build stops the whole emulator at a guest's triple fault
+ * (before the SHUTDOWN intercept is checked), and VMRUN of a guest with
+ * RFLAGS.IF=0 masks host interrupts until the guest changes IF (the mask is
+ * computed before Bochs marks the CPU as in guest mode), so an IF=0 spin
+ * never exits there.
  */
-int svm_selftest(bool triple_fault, selftest_say_fn say, void *ctx);
+int svm_selftest(bool bochs, selftest_say_fn say, void *ctx);
 
 #endif
