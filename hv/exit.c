@@ -325,6 +325,22 @@ static enum exit_action handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	return EXIT_ACTION_RESUME;
 }
 
+/*
+ * An exception the backend reports for the guest: reflect it. Nested paging
+ * intercepts none, but SVM reports the SVM instructions a guest may not use
+ * (VMLOAD, STGI, ...) as the #UD the guest must get. #MC (18) is the host's.
+ */
+static enum exit_action handle_exception(struct vcpu *v, struct vm_exit *e)
+{
+	if (e->exc.vector == 18 || e->exc.vector > 31)
+		return handle_unexpected(v, e);
+	if (e->exc.vector == 14)
+		vcpu_queue_page_fault(v, e->exc.error_code, e->exc.cr2);
+	else
+		vcpu_queue_exception(v, e->exc.vector, e->exc.has_error_code, e->exc.error_code);
+	return EXIT_ACTION_RESUME;
+}
+
 static enum exit_action handle_invalid(struct vcpu *v, struct vm_exit *e)
 {
 	vm_end(v->vm, VM_CRASHED, "vcpu %u: VM entry refused the guest state: %s (%u)", v->id,
@@ -354,7 +370,7 @@ static const exit_handler_fn handlers[EXIT_NR] = {
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_INVLPG] = handle_invlpg,
 	[EXIT_CR_ACCESS] = handle_cr_access,
-	[EXIT_EXCEPTION] = handle_unexpected, /* none intercepted with nested paging */
+	[EXIT_EXCEPTION] = handle_exception,
 	[EXIT_IRQ_WINDOW] = handle_irq_window,
 	[EXIT_NMI_WINDOW] = handle_nothing,
 	[EXIT_PAUSE] = handle_nothing,
