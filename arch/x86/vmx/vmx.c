@@ -1,6 +1,7 @@
 /* Intel VMX backend: detection, VMXON on each CPU, per-VM EPT, VPIDs, the virt_ops table. */
 #include "arch/x86/vmx/vmx_internal.h"
 #include "arch/x86/vmx/vmx_ops.h"
+#include "arch/x86/vmx/vmx_shadow.h"
 #include "hv/vm.h"
 #include "kernel/log.h"
 #include "kernel/smp.h"
@@ -178,6 +179,10 @@ static int vmx_vm_init(struct vm *vm)
 
 	if (!xv)
 		return -ENOMEM;
+	if (vm->shadow) { /* shadow paging (vmx_shadow.c): no EPT */
+		vm->arch = xv;
+		return 0;
+	}
 	err = vmx_ept_build(&xv->ept, &vm->mem, vmx_cfg.ept_1g, &ept_frames);
 	if (err) {
 		kfree(xv);
@@ -208,6 +213,7 @@ static const struct virt_ops vmx_ops = {
 	.name = "VMX",
 	.cpu_enable = vmx_cpu_enable,
 	.describe = vmx_describe,
+	.paging_modes = vmx_paging_modes,
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_init = vmx_vcpu_init,

@@ -1,6 +1,7 @@
 /* VMX vCPUs: VMCS per vCPU, loading it where the thread runs (migration), the entry path, exits, events. */
 #include "arch/x86/vmx/vmx_internal.h"
 #include "arch/x86/vmx/vmx_ops.h"
+#include "arch/x86/vmx/vmx_shadow.h"
 #include "hv/vcpu.h"
 #include "hv/vm.h"
 #include "kernel/log.h"
@@ -218,8 +219,10 @@ int vmx_vcpu_init(struct vcpu *v)
 	paddr_t vmcs_pa, priv_pa;
 	u64 f;
 
-	if (!xv || !xv->ept.root_pa)
+	if (!xv || (!xv->ept.root_pa && !v->vm->shadow))
 		return -EINVAL;
+	if (v->vm->shadow && vmx_shadow_vcpu_init(v))
+		return -ENOMEM;
 	vmcs_pa = frame_alloc_zeroed(0);
 	priv_pa = frame_alloc_zeroed(0);
 	if (!vmcs_pa || !priv_pa) {
@@ -227,6 +230,8 @@ int vmx_vcpu_init(struct vcpu *v)
 			frame_free(vmcs_pa, 0);
 		if (priv_pa)
 			frame_free(priv_pa, 0);
+		if (v->shadow)
+			vmx_shadow_vcpu_destroy(v);
 		return -ENOMEM;
 	}
 	vv = phys_to_virt(priv_pa);
@@ -248,6 +253,8 @@ int vmx_vcpu_init(struct vcpu *v)
 		vmx_vmcs_init_controls(&vmx_cfg, xv->eptp, vv->vpid);
 		vmx_vmcs_reset_guest(&vmx_cfg);
 		vv->entry = vmx_cfg.entry;
+		if (v->shadow)
+			vmx_shadow_vmcs_setup(v, vv);
 	}
 	irq_restore(f);
 	return 0;
@@ -262,6 +269,8 @@ void vmx_vcpu_destroy(struct vcpu *v)
 
 	__atomic_compare_exchange_n(&corrupt_target, &target, NULL, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);
+	if (v->shadow)
+		vmx_shadow_vcpu_destroy(v);
 	if (!vv)
 		return;
 	f = irq_save();
@@ -472,6 +481,12 @@ int vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		return refuse(vv, exit, -ENODEV, "VMX is not enabled on this CPU");
 	if (!vmx_vcpu_load(vv) || vv->failed)
 		return refuse(vv, exit, -EIO, vv->fail_what);
+	if (v->shadow) {
+		const char *why = vmx_shadow_before_entry(v, vv);
+
+		if (why)
+			return refuse(vv, exit, -EINVAL, why);
+	}
 	prepare_entry(v, vv);
 	if (vv->failed)
 		return refuse(vv, exit, -EIO, vv->fail_what);
@@ -506,6 +521,8 @@ void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
 		vmx_vmcs_get_sregs(&vmx_cfg, s);
 	vmx_put(f);
 	s->cr2 = vv->cr2;
+	if (v->shadow)
+		vmx_shadow_get_sregs(v, s);
 }
 
 /* PAE paging outside long mode: the CPU takes the PDPTEs from the VMCS at entry (SDM vol. 3C 27.3.2.4). */
@@ -529,6 +546,8 @@ void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 	if (vmx_get(vv, &f)) {
 		vv->entry = vmx_vmcs_set_sregs(&vmx_cfg, s, vv->entry);
 		load_pdptes(v, s);
+		if (v->shadow)
+			vmx_shadow_set_sregs(v, vv, s);
 	}
 	vmx_put(f);
 	vv->cr2 = s->cr2;
@@ -544,6 +563,8 @@ int vmx_get_msr(struct vcpu *v, u32 index, u64 *value)
 		*value = vv->msr[slot];
 		return 0;
 	}
+	if (v->shadow && index == MSR_EFER)
+		return vmx_shadow_get_efer(v, value);
 	if (vmx_get(vv, &f))
 		err = vmx_vmcs_get_msr(index, value);
 	vmx_put(f);
@@ -562,6 +583,8 @@ int vmx_set_msr(struct vcpu *v, u32 index, u64 value)
 			vv->msr[slot] = value;
 		return err;
 	}
+	if (v->shadow && index == MSR_EFER)
+		return vmx_shadow_set_efer(v, value);
 	if (vmx_get(vv, &f))
 		err = vmx_vmcs_set_msr(index, value);
 	vmx_put(f);
@@ -629,6 +652,9 @@ bool vmx_take_interrupted_event(struct vcpu *v, struct vcpu_event *e)
 
 	vv->reinject_len = valid ? vv->idt_len : 0;
 	vv->idt_info = 0;
+	/* A #PF cut short keeps its CR2: an exit for a #PF or an EPT violation leaves CR2 alone. */
+	if (valid && e->type == EVENT_EXCEPTION && e->vector == X86_VEC_PF)
+		e->cr2 = vv->cr2;
 	return valid;
 }
 
