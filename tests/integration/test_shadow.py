@@ -3,6 +3,7 @@
 # the root cache against its absence, a tiny page budget, audits, `mmu` output, the
 # automatic choice on a CPU without NPT, reset of a shadow-paged VM.
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -203,3 +204,37 @@ def test_auto_picks_shadow_without_npt(boot, guest_elfs, tmp_path):
     assert "forced" not in rows, rows
     assert "shadow paging" in m.run("mmu auto")
     assert_passed("auto", console_text(m, "auto"))
+
+
+# ---- Bochs: VMX with EPT off ---------------------------------------------------------------
+
+BOCHS_VMS = [
+    ("hello", "hello", SHADOW + ["cmdline = hv first second"]),
+    ("paging", "paging", SHADOW + ["cmdline = hv", "memory = 16M"]),
+    ("pgperm", "pgperm", SHADOW + ["cmdline = hv sdm_rsvd"]),
+    ("pgalias", "pgalias", SHADOW + ["cmdline = hv"]),
+    ("sw", "pgswitch", SHADOW + ["cmdline = hv rounds=16"]),
+    ("smp", "smp", SHADOW + ["cmdline = hv cpus=2", "vcpus = 2"]),
+    ("nested", "hello", ["mmu = nested", "cmdline = hv"]),
+]
+
+
+@pytest.mark.bochs
+@pytest.mark.skipif(shutil.which("bochs") is None, reason="bochs not installed")
+def test_shadow_paging_on_vmx_without_ept(boot, guest_elfs, tmp_path):
+    conf = str(tmp_path / "vms.conf")
+    write_config(conf, BOCHS_VMS)
+    m = boot(emulator="bochs", smp=2, mem="512M",
+             modules=[conf] + sorted({guest_elfs(g) for _, g, _ in BOCHS_VMS}))
+    assert "VMX" in m.boot_output, m.boot_output
+    rows = wait_vms_end(m, [v[0] for v in BOCHS_VMS], VM_TIMEOUT)
+    for name in ("hello", "paging", "pgperm", "pgalias", "sw", "nested"):
+        assert re.search(r"status 1\b", rows[name][2]), (name, rows[name])
+        assert_passed(name, console_text(m, name))
+    for name in ("hello", "paging", "pgperm", "pgalias", "sw"):
+        assert "shadow paging" in m.run(f"mmu {name}")
+        assert "audit: clean" in m.run(f"mmu audit {name}", timeout=120)
+    # Real mode needs unrestricted guest, which VMX has only with EPT: the APs cannot start.
+    state, _, reason = rows["smp"]
+    assert state == "crashed" and "real mode" in reason, rows["smp"]
+    assert "nested paging" in m.run("mmu nested")
