@@ -197,11 +197,23 @@ static void test_invlpg_and_unhandled(void **state)
 
 	assert_int_equal(e.reason, EXIT_INVLPG);
 	assert_int_equal(e.invlpg.gva, 0xffff800000001000ULL);
-	/* The VMX instructions and the other exits the core has no handler for. */
-	assert_int_equal(decode(EXIT_REASON_VMCLEAR, 0, 3).reason, EXIT_UNHANDLED);
-	assert_int_equal(decode(EXIT_REASON_VMXON, 0, 4).reason, EXIT_UNHANDLED);
-	assert_int_equal(decode(EXIT_REASON_INVEPT, 0, 5).reason, EXIT_UNHANDLED);
+	/* Instructions the guest is not offered: the #UD it must get. */
+	static const u32 ud[] = { EXIT_REASON_VMCLEAR, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMPTRLD,
+				  EXIT_REASON_VMPTRST, EXIT_REASON_VMREAD, EXIT_REASON_VMRESUME,
+				  EXIT_REASON_VMWRITE, EXIT_REASON_VMXOFF, EXIT_REASON_VMXON,
+				  EXIT_REASON_INVEPT, EXIT_REASON_INVVPID, EXIT_REASON_VMFUNC,
+				  EXIT_REASON_GETSEC, EXIT_REASON_MONITOR, EXIT_REASON_MWAIT };
+
+	for (size_t i = 0; i < ARRAY_SIZE(ud); i++) {
+		e = decode(ud[i], 0x1234, 3);
+		assert_int_equal(e.reason, EXIT_EXCEPTION);
+		assert_int_equal(e.exc.vector, 6);
+		assert_false(e.exc.has_error_code);
+		assert_int_equal(e.exc.cr2, 0);
+	}
+	/* Exits the core has no handler for. */
 	assert_int_equal(decode(EXIT_REASON_TASK_SWITCH, 0, 0).reason, EXIT_UNHANDLED);
+	assert_int_equal(decode(EXIT_REASON_INVD, 0, 2).reason, EXIT_UNHANDLED);
 	/* Reasons the SDM leaves unused, or past the table. */
 	assert_int_equal(decode(35, 0, 0).reason, EXIT_UNHANDLED);
 	assert_int_equal(decode(38, 0, 0).reason, EXIT_UNHANDLED);

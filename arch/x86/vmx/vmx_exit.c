@@ -4,6 +4,7 @@
 #include "lib/string.h"
 
 #define X86_VEC_NMI 2
+#define X86_VEC_UD 6
 #define X86_VEC_PF 14
 
 /* How one basic exit reason maps onto the common record. */
@@ -16,9 +17,11 @@ struct vmx_exit_kind {
 #define K(code, nm, r, i) [code] = { nm, r, i }
 
 /*
- * Every basic exit reason of appendix C. The VMX instructions, GETSEC, INVD,
- * RSM and the like are not offered to guests (CPUID hides VMX and SMX), so the
- * core ends the VM on them with the reason's name in the log.
+ * Every basic exit reason of appendix C. The VMX instructions, GETSEC and
+ * MONITOR/MWAIT are not offered to guests (CPUID hides VMX, SMX and MONITOR;
+ * CR4.VMXE reads as 0), so they exit as the #UD the guest must get. The core
+ * ends the VM on the reasons it has no handler for (INVD, RSM, task switch...)
+ * with the reason's name in the log.
  */
 static const struct vmx_exit_kind vmx_exits[VMX_EXIT_REASON_MAX] = {
 	K(EXIT_REASON_EXCEPTION_NMI, "exception or NMI", EXIT_EXCEPTION, false),
@@ -32,7 +35,7 @@ static const struct vmx_exit_kind vmx_exits[VMX_EXIT_REASON_MAX] = {
 	K(EXIT_REASON_NMI_WINDOW, "NMI window", EXIT_NMI_WINDOW, false),
 	K(EXIT_REASON_TASK_SWITCH, "task switch", EXIT_UNHANDLED, false),
 	K(EXIT_REASON_CPUID, "CPUID", EXIT_CPUID, true),
-	K(EXIT_REASON_GETSEC, "GETSEC", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_GETSEC, "GETSEC", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_HLT, "HLT", EXIT_HLT, true),
 	K(EXIT_REASON_INVD, "INVD", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_INVLPG, "INVLPG", EXIT_INVLPG, true),
@@ -40,15 +43,15 @@ static const struct vmx_exit_kind vmx_exits[VMX_EXIT_REASON_MAX] = {
 	K(EXIT_REASON_RDTSC, "RDTSC", EXIT_RDTSC, true),
 	K(EXIT_REASON_RSM, "RSM", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_VMCALL, "VMCALL", EXIT_HYPERCALL, true),
-	K(EXIT_REASON_VMCLEAR, "VMCLEAR", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMLAUNCH, "VMLAUNCH", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMPTRLD, "VMPTRLD", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMPTRST, "VMPTRST", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMREAD, "VMREAD", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMRESUME, "VMRESUME", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMWRITE, "VMWRITE", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMXOFF, "VMXOFF", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMXON, "VMXON", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_VMCLEAR, "VMCLEAR", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMLAUNCH, "VMLAUNCH", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMPTRLD, "VMPTRLD", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMPTRST, "VMPTRST", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMREAD, "VMREAD", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMRESUME, "VMRESUME", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMWRITE, "VMWRITE", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMXOFF, "VMXOFF", EXIT_EXCEPTION, true),
+	K(EXIT_REASON_VMXON, "VMXON", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_CR_ACCESS, "control-register access", EXIT_CR_ACCESS, true),
 	K(EXIT_REASON_MOV_DR, "MOV DR", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_IO_INSTRUCTION, "I/O instruction", EXIT_IO, true),
@@ -58,9 +61,9 @@ static const struct vmx_exit_kind vmx_exits[VMX_EXIT_REASON_MAX] = {
 	  EXIT_INVALID_STATE, false),
 	K(EXIT_REASON_MSR_LOADING, "VM-entry failure due to MSR loading", EXIT_INVALID_STATE,
 	  false),
-	K(EXIT_REASON_MWAIT, "MWAIT", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_MWAIT, "MWAIT", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_MONITOR_TRAP_FLAG, "monitor trap flag", EXIT_UNHANDLED, false),
-	K(EXIT_REASON_MONITOR, "MONITOR", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_MONITOR, "MONITOR", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_PAUSE, "PAUSE", EXIT_PAUSE, true),
 	K(EXIT_REASON_MACHINE_CHECK, "VM-entry failure due to machine-check event",
 	  EXIT_INVALID_STATE, false),
@@ -71,17 +74,17 @@ static const struct vmx_exit_kind vmx_exits[VMX_EXIT_REASON_MAX] = {
 	K(EXIT_REASON_LDTR_TR_ACCESS, "access to LDTR or TR", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_EPT_VIOLATION, "EPT violation", EXIT_NPF, false),
 	K(EXIT_REASON_EPT_MISCONFIG, "EPT misconfiguration", EXIT_NPT_MISCONFIG, false),
-	K(EXIT_REASON_INVEPT, "INVEPT", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_INVEPT, "INVEPT", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_RDTSCP, "RDTSCP", EXIT_UNHANDLED, true),
 	/* Only a bound on the time in the guest: the host looks at its pending work. */
 	K(EXIT_REASON_PREEMPTION_TIMER, "VMX-preemption timer expired", EXIT_EXTINT, false),
-	K(EXIT_REASON_INVVPID, "INVVPID", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_INVVPID, "INVVPID", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_WBINVD, "WBINVD or WBNOINVD", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_XSETBV, "XSETBV", EXIT_XSETBV, true),
 	K(EXIT_REASON_APIC_WRITE, "APIC write", EXIT_UNHANDLED, false),
 	K(EXIT_REASON_RDRAND, "RDRAND", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_INVPCID, "INVPCID", EXIT_UNHANDLED, true),
-	K(EXIT_REASON_VMFUNC, "VMFUNC", EXIT_UNHANDLED, true),
+	K(EXIT_REASON_VMFUNC, "VMFUNC", EXIT_EXCEPTION, true),
 	K(EXIT_REASON_ENCLS, "ENCLS", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_RDSEED, "RDSEED", EXIT_UNHANDLED, true),
 	K(EXIT_REASON_PML_FULL, "page-modification log full", EXIT_UNHANDLED, false),
@@ -275,6 +278,10 @@ void vmx_exit_decode(const struct vmx_exit_raw *r, const u64 *gprs, bool inout_i
 		e->npf.gpa = r->gpa;
 		break;
 	default:
+		if (e->reason == EXIT_EXCEPTION) { /* an instruction the guest must see fault */
+			e->exc.vector = X86_VEC_UD;
+			e->exc.has_error_code = false;
+		}
 		break;
 	}
 }
