@@ -59,16 +59,21 @@ void svm_shadow_vcpu_destroy(struct vcpu *v) { shadow_vcpu_destroy(v); }
 
 /*
  * Just before VMRUN (host interrupts off): the shadow MMU's root, control
- * registers and TLB flushes. A flush of one address is done as a flush of
- * the vCPU's ASID: the ASID for this entry is chosen only after this point.
+ * registers and TLB flushes. One address is flushed with INVLPGA in the
+ * vCPU's ASID (APM vol. 3): if the ASID is still this vCPU's on this CPU at
+ * VMRUN, that was the flush; if svm_asid_prepare hands out a fresh one
+ * instead, it holds no translations anyway.
  */
 void svm_shadow_before_run(struct vcpu *v, struct svm_vcpu *sv)
 {
 	struct shadow_hw hw;
 	gva_t addr;
+	u32 flush = shadow_cpu_enter(v->shadow, &hw, &addr);
 
-	if (shadow_cpu_enter(v->shadow, &hw, &addr))
+	if (flush & SHADOW_FLUSH_ALL)
 		sv->asid.flush = true;
+	else if ((flush & SHADOW_FLUSH_ADDR) && sv->asid.asid)
+		svm_invlpga(addr, sv->asid.asid);
 	load_hw(sv->vmcb, &hw);
 }
 

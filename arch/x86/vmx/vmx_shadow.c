@@ -85,8 +85,12 @@ const char *vmx_shadow_before_entry(struct vcpu *v, struct vmx_vcpu *vv)
 {
 	struct shadow_hw hw;
 	gva_t addr;
+	u32 flush = shadow_cpu_enter(v->shadow, &hw, &addr);
 
-	if (shadow_cpu_enter(v->shadow, &hw, &addr))
+	/* One address: INVVPID of that address where the CPU has it (SDM vol. 3C 30.3), else all. */
+	if ((flush & SHADOW_FLUSH_ALL) || (flush && (!vmx_cfg.invvpid_addr || !vv->vpid)))
+		vv->flush = true;
+	else if (flush && !vmx_invvpid(INVVPID_ADDRESS, vv->vpid, addr))
 		vv->flush = true;
 	load_hw(v, vv, &hw);
 	if (!(hw.cr0 & X86_CR0_PE))
