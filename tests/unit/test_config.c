@@ -88,6 +88,8 @@ static void test_defaults(void **state)
 	assert_false(c->testdev);
 	assert_int_equal(c->cpu_affinity, 0);
 	assert_int_equal(c->mmu, VM_MMU_AUTO);
+	assert_int_equal(c->shadow_pages, 0);
+	assert_true(c->shadow_cache);
 	assert_int_equal(c->line, 1);
 
 	memset(&d, 0x5a, sizeof(d));
@@ -192,6 +194,12 @@ static void test_values(void **state)
 	parse_ok("[vm v]\nkernel = k\nmmu = auto\ntestdev = off\n");
 	assert_int_equal(set.vms[0].mmu, VM_MMU_AUTO);
 	assert_false(set.vms[0].testdev);
+	parse_ok("[vm v]\nkernel = k\nmmu = shadow\nshadow_pages = 16\nshadow_cache = no\n");
+	assert_int_equal(set.vms[0].shadow_pages, 16);
+	assert_false(set.vms[0].shadow_cache);
+	parse_ok("[vm v]\nkernel = k\nshadow_pages = 1048576\nshadow_cache = yes\n");
+	assert_int_equal(set.vms[0].shadow_pages, 1048576);
+	assert_true(set.vms[0].shadow_cache);
 }
 
 static void test_quoting(void **state)
@@ -275,6 +283,10 @@ static const struct bad_case bad_cases[] = {
 	{ "[vm a]\nkernel = k\nautostart = maybe\n", 3, "expected yes or no", 0 },
 	{ "[vm a]\nkernel = k\ntestdev = 2\n", 3, "testdev: expected yes or no", 0 },
 	{ "[vm a]\nkernel = k\nmmu = ept\n", 3, "expected auto, nested or shadow", 0 },
+	{ "[vm a]\nkernel = k\nshadow_pages = 15\n", 3, "shadow_pages: '15' is out of range", 0 },
+	{ "[vm a]\nkernel = k\nshadow_pages = 2097152\n", 3, "out of range (16 .. 1048576)", 0 },
+	{ "[vm a]\nkernel = k\nshadow_pages = many\n", 3, "shadow_pages: bad number 'many'", 0 },
+	{ "[vm a]\nkernel = k\nshadow_cache = sometimes\n", 3, "shadow_cache: expected yes or no", 0 },
 	{ "[vm a]\nkernel = k\ncpus = 64\n", 3, "cpus: CPU 64 is out of range", 0 },
 	{ "[vm a]\nkernel = k\ncpus = 3-1\n", 3, "runs backwards", 0 },
 	{ "[vm a]\nkernel = k\ncpus = 1,,2\n", 3, "empty item", 0 },
