@@ -17,7 +17,12 @@
 #define FALLBACK_TSC_HZ 1000000000ULL
 #define SELFTEST_HZ 1000
 #define SELFTEST_TICKS 50
-#define SELFTEST_TOLERANCE_PCT 10
+/*
+ * The check catches a miscalibrated timer (a wrong divider or clock is off by
+ * a factor of 2 or more), not jitter: in an emulator on a loaded host the
+ * median interval moves by tens of percent.
+ */
+#define SELFTEST_TOLERANCE_PCT 40
 
 /* One calibration window: what each counter advanced while the reference ran ref_ns. */
 struct cal_window {
