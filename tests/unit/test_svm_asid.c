@@ -26,6 +26,7 @@ static void test_first_entry_flushes_all(void **state)
 	assert_int_equal(a.asid, 1);
 	assert_int_equal(svm_asid_prepare(&c, 0, &b, false), SVM_TLB_CONTROL_NOTHING);
 	assert_int_equal(b.asid, 2);
+	assert_int_equal(c.handed_out, 2);
 }
 
 static void test_exhaustion_starts_generation(void **state)
@@ -50,6 +51,7 @@ static void test_exhaustion_starts_generation(void **state)
 	assert_int_equal(v[0].asid, 2);
 	assert_int_equal(svm_asid_prepare(&c, 0, &v[3], false), SVM_TLB_CONTROL_NOTHING);
 	assert_int_equal(v[3].asid, 1);
+	assert_int_equal(c.handed_out, 5);
 }
 
 static void test_migration_gets_fresh_asid(void **state)
@@ -144,7 +146,7 @@ static void random_schedule(bool flush_by_asid, unsigned seed)
 	static struct model m;
 	struct svm_asid_cpu c[M_CPUS];
 	struct svm_asid_vcpu v[M_VCPUS];
-	unsigned long flushes_all = 0;
+	unsigned long flushes_all = 0, fresh = 0, handed_out = 0;
 	int i;
 
 	srand(seed);
@@ -156,6 +158,7 @@ static void random_schedule(bool flush_by_asid, unsigned seed)
 		m.last_cpu[i] = -1;
 	for (i = 0; i < M_STEPS; i++) {
 		int vc = rand() % M_VCPUS, cpu = rand() % 8 ? m.last_cpu[vc] : rand() % M_CPUS;
+		struct svm_asid_vcpu old;
 		u8 tlb;
 
 		if (cpu < 0)
@@ -167,12 +170,18 @@ static void random_schedule(bool flush_by_asid, unsigned seed)
 		if (m.last_cpu[vc] != cpu)
 			m.epoch[vc]++;
 		m.last_cpu[vc] = cpu;
+		old = v[vc];
 		tlb = svm_asid_prepare(&c[cpu], cpu, &v[vc], flush_by_asid);
+		fresh += old.cpu != v[vc].cpu || old.asid != v[vc].asid ||
+			 old.generation != v[vc].generation;
 		if (!flush_by_asid)
 			assert_int_not_equal(tlb, SVM_TLB_CONTROL_FLUSH_ASID);
 		flushes_all += tlb == SVM_TLB_CONTROL_FLUSH_ALL;
 		model_run(&m, cpu, vc, v[vc].asid, tlb);
 	}
+	for (i = 0; i < M_CPUS; i++)
+		handed_out += c[i].handed_out;
+	assert_int_equal(handed_out, fresh);
 	/* 7 vCPUs over 4 usable ASIDs: generations must turn over, but not at every entry. */
 	assert_true(flushes_all > M_CPUS);
 	assert_true(flushes_all < M_STEPS / 4);

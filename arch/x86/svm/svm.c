@@ -189,6 +189,8 @@ static const struct virt_ops svm_ops = {
 	.take_interrupted_event = svm_take_interrupted_event,
 	.flush_guest_tlb = svm_flush_guest_tlb,
 	.dump = svm_dump,
+	.debug_corrupt = svm_debug_corrupt,
+	.counters = svm_counters,
 };
 
 /*

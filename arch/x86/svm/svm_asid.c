@@ -15,6 +15,7 @@ void svm_asid_cpu_init(struct svm_asid_cpu *c, u32 nr_asids)
 	c->max = nr_asids - 1;
 	/* Exhausted on purpose: the first VMRUN on this CPU flushes whatever was there. */
 	c->next = c->max + 1;
+	c->handed_out = 0;
 }
 
 static u8 svm_asid_fresh(struct svm_asid_cpu *c, u32 cpu, struct svm_asid_vcpu *v)
@@ -27,6 +28,7 @@ static u8 svm_asid_fresh(struct svm_asid_cpu *c, u32 cpu, struct svm_asid_vcpu *
 		tlb = SVM_TLB_CONTROL_FLUSH_ALL;
 	}
 	v->asid = c->next++;
+	c->handed_out++;
 	v->generation = c->generation;
 	v->cpu = cpu;
 	return tlb;

@@ -25,6 +25,7 @@ struct svm_asid_cpu {
 	u64 generation;  /* bumped whenever the CPU's ASIDs are all flushed and reused */
 	u32 next;        /* next ASID to hand out in this generation */
 	u32 max;         /* highest usable ASID */
+	u64 handed_out;  /* ASIDs given to vCPUs so far (statistics) */
 };
 
 /* One per vCPU: the ASID it owns on `cpu` in `generation`. Owned by the vCPU thread. */
@@ -114,12 +115,21 @@ void svm_exit_decode(const struct vmcb *vmcb, u64 rcx, u32 features, struct vm_e
 
 /* ---- Run time (svm.c, svm_run.c; hypervisor only). ---- */
 
+/* What happened around VMRUN on one CPU (written by that CPU, read racily by anyone). */
+struct svm_cpu_stats {
+	u64 entries;
+	u64 migrations;          /* entries of a vCPU that last ran on another CPU */
+	u64 flush_all;           /* VMRUNs with TLB_CONTROL = flush all ASIDs (new generation) */
+	u64 flush_asid;          /* VMRUNs with TLB_CONTROL = flush this ASID */
+};
+
 /* Per-CPU state, touched only by its CPU (enable, and with GIF clear around VMRUN). */
 struct svm_cpu {
 	bool enabled;
 	hpa_t hsave_pa;          /* VM_HSAVE_PA: VMRUN saves host state here */
 	hpa_t host_vmcb_pa;      /* VMSAVE/VMLOAD of host FS/GS/TR/LDTR/syscall MSRs */
 	struct svm_asid_cpu asid;
+	struct svm_cpu_stats stats;
 };
 extern struct svm_cpu svm_cpus[];
 
@@ -154,5 +164,7 @@ void svm_request_irq_window(struct vcpu *v, bool on);
 bool svm_take_interrupted_event(struct vcpu *v, struct vcpu_event *e);
 void svm_flush_guest_tlb(struct vcpu *v);
 void svm_dump(struct vcpu *v, void (*say)(void *ctx, const char *line), void *ctx);
+int svm_debug_corrupt(struct vcpu *v);
+void svm_counters(char *buf, size_t len);
 
 #endif

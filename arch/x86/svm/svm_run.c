@@ -27,6 +27,12 @@ _Static_assert(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_vcpu fits its page");
 static inline struct svm_vcpu *to_svm(struct vcpu *v) { return v->arch; }
 
 /*
+ * The vCPU whose next entry is to fail on purpose (virt_ops.debug_corrupt),
+ * or NULL. Only compared, never dereferenced; svm_vcpu_destroy withdraws it.
+ */
+static struct vcpu *svm_corrupt_target;
+
+/*
  * Allocate the vCPU's VMCB (one page) and its private page, program the
  * intercepts and put the guest in the x86 reset state. The VM's nested
  * tables must exist (vm_init). vCPU thread or VM creator; may allocate.
@@ -63,7 +69,10 @@ int svm_vcpu_init(struct vcpu *v)
 void svm_vcpu_destroy(struct vcpu *v)
 {
 	struct svm_vcpu *sv = to_svm(v);
+	struct vcpu *target = v;
 
+	__atomic_compare_exchange_n(&svm_corrupt_target, &target, NULL, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
 	if (!sv)
 		return;
 	if (v->shadow)
@@ -83,9 +92,14 @@ static u32 svm_enter_exit(struct vcpu *v, struct svm_vcpu *sv)
 	u32 cpu = cpu_id();
 	struct svm_cpu *sc = &svm_cpus[cpu];
 	struct vmcb *vmcb = sv->vmcb;
+	u8 tlb;
 
-	vmcb->ctl.tlb_control =
-		svm_asid_prepare(&sc->asid, cpu, &sv->asid, svm_has(SVM_FEAT_FLUSH_BY_ASID));
+	sc->stats.migrations += sv->asid.generation && sv->asid.cpu != cpu;
+	tlb = svm_asid_prepare(&sc->asid, cpu, &sv->asid, svm_has(SVM_FEAT_FLUSH_BY_ASID));
+	sc->stats.entries++;
+	sc->stats.flush_all += tlb == SVM_TLB_CONTROL_FLUSH_ALL;
+	sc->stats.flush_asid += tlb == SVM_TLB_CONTROL_FLUSH_ASID;
+	vmcb->ctl.tlb_control = tlb;
 	vmcb->ctl.asid = sv->asid.asid;
 	vmcb->ctl.clean = 0;
 
@@ -105,6 +119,53 @@ static void svm_finish_invlpg(struct svm_vcpu *sv, const struct vm_exit *exit)
 		svm_invlpga(exit->invlpg.gva, sv->asid.asid);
 	else
 		sv->asid.flush = true;
+}
+
+/* A requested failed entry: VMRUN refuses a guest whose EFER.SVME is clear (APM 15.5.1). */
+static void svm_corrupt_now(struct vcpu *v, struct vmcb *vmcb)
+{
+	struct vcpu *target = v;
+
+	if (__atomic_compare_exchange_n(&svm_corrupt_target, &target, NULL, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		vmcb->save.efer &= ~EFER_SVME;
+}
+
+/*
+ * virt_ops.debug_corrupt: the vCPU's next VMRUN fails (VMEXIT_INVALID), which
+ * the core reports as EXIT_INVALID_STATE and ends the VM crashed. Any thread,
+ * VM admin lock held; -EBUSY while another request waits for its vCPU.
+ */
+int svm_debug_corrupt(struct vcpu *v)
+{
+	struct vcpu *none = NULL;
+
+	if (!__atomic_compare_exchange_n(&svm_corrupt_target, &none, v, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	vcpu_kick(v);
+	return 0;
+}
+
+/* virt_ops.counters: sums of the per-CPU counters (racy reads, for display). */
+void svm_counters(char *buf, size_t len)
+{
+	struct svm_cpu_stats sum = { 0 };
+	u64 handed_out = 0;
+
+	for (u32 i = 0; i < MAX_CPUS; i++) {
+		const struct svm_cpu_stats *s = &svm_cpus[i].stats;
+
+		sum.entries += READ_ONCE(s->entries);
+		sum.migrations += READ_ONCE(s->migrations);
+		handed_out += READ_ONCE(svm_cpus[i].asid.handed_out);
+		sum.flush_all += READ_ONCE(s->flush_all);
+		sum.flush_asid += READ_ONCE(s->flush_asid);
+	}
+	ksnprintf(buf, len, "entries %llu, vCPU migrations %llu, ASIDs handed out %llu, "
+		  "full TLB flushes %llu, ASID flushes %llu", (unsigned long long)sum.entries,
+		  (unsigned long long)sum.migrations, (unsigned long long)handed_out,
+		  (unsigned long long)sum.flush_all, (unsigned long long)sum.flush_asid);
 }
 
 /*
@@ -139,6 +200,8 @@ int svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	vmcb->save.rflags = v->regs.rflags;
 	if (v->shadow)
 		svm_shadow_before_run(v, sv);
+	if (READ_ONCE(svm_corrupt_target) == v)
+		svm_corrupt_now(v, vmcb);
 
 	svm_clgi();
 	if (!svm_cpus[cpu_id()].enabled) {
