@@ -68,7 +68,7 @@ struct semu {
 	struct walk_env env;
 	u32 user;          /* WALK_USER at CPL 3 */
 	gfn_t fault_gfn;   /* the frame whose write faulted */
-	bool dry;          /* a look only: nothing is written, no device is touched */
+	bool guard;        /* the first write must go to fault_gfn, else nothing is done */
 	bool hit;          /* a write went to fault_gfn */
 };
 
@@ -110,20 +110,15 @@ static int semu_page(struct semu *m, u64 gva, void *buf, unsigned size, bool wri
 	if (err)
 		return x86_emu_raise(&m->emu, X86_VEC_PF, true,
 				     walk_access_pfec(&m->env, access) | PFEC_P | PFEC_RSVD, gva);
-	if (!gmem_is_ram(&vm->mem, r.gpa, size)) {
-		if (m->dry) {
-			if (!write)
-				memset(buf, 0xff, size);
-			return 0;
-		}
+	if (m->guard && !m->hit && (!write || !gmem_is_ram(&vm->mem, r.gpa, size) ||
+				    (r.gpa >> 12) != m->fault_gfn))
+		return write || !gmem_is_ram(&vm->mem, r.gpa, size) ? -EAGAIN
+								   : gmem_read(&vm->mem, r.gpa, buf, size);
+	if (!gmem_is_ram(&vm->mem, r.gpa, size))
 		return semu_mmio(m, r.gpa, buf, size, write);
-	}
 	if (!write)
 		return gmem_read(&vm->mem, r.gpa, buf, size);
-	if ((r.gpa >> 12) == m->fault_gfn)
-		m->hit = true;
-	if (m->dry)
-		return 0;
+	m->hit = true;
 	err = gmem_write(&vm->mem, r.gpa, buf, size);
 	if (!err)
 		shadow_guest_write(vm->shadow, r.gpa, size);
@@ -151,7 +146,7 @@ static int semu_write(struct x86_emu_ctx *ctx, u64 gva, const void *buf, unsigne
 	return semu_access(ctx, gva, (void *)buf, size, true);
 }
 
-static int semu_run(struct semu *m, const struct x86_insn *insn, bool dry)
+static int semu_run(struct semu *m, const struct x86_insn *insn, bool guard)
 {
 	struct vcpu *v = m->v;
 
@@ -164,11 +159,9 @@ static int semu_run(struct semu *m, const struct x86_insn *insn, bool dry)
 	m->emu.mode = vcpu_code_mode(&m->s);
 	m->emu.read_mem = semu_read;
 	m->emu.write_mem = semu_write;
-	m->dry = dry;
+	m->guard = guard;
 	m->hit = false;
 	shadow_cpu_walk_env(v->shadow, v->regs.rflags, &m->env);
-	if (dry)
-		m->env.cmpxchg_gpa = NULL; /* a look leaves no Accessed/Dirty marks */
 	return x86_emulate(&m->emu, insn);
 }
 
@@ -209,11 +202,12 @@ enum emul_kind {
 };
 
 /*
- * Emulate the instruction at CS:RIP. For writes the shadow refused, look
- * first (no side effects) whether that instruction writes the faulting
- * frame at all: a fault while the CPU delivered an event, or an instruction
- * the emulator does not know, is not emulated: the guest table frame is
- * unprotected instead and the guest runs it again natively.
+ * Emulate the instruction at CS:RIP. For a write the shadow refused, the
+ * instruction's first write must go to the faulting frame: else (a fault
+ * while the CPU delivered an event, or no such instruction there) nothing is
+ * done, and neither when the emulator does not know the instruction; a guest
+ * table frame is then unprotected and the guest runs the instruction again
+ * natively. Reads before that first write touch RAM only.
  */
 static enum exit_action emulate_at_rip(struct vcpu *v, gpa_t gpa, enum emul_kind kind)
 {
@@ -223,22 +217,21 @@ static enum exit_action emulate_at_rip(struct vcpu *v, gpa_t gpa, enum emul_kind
 
 	virt->get_sregs(v, &m.s);
 	m.user = guest_cpl(v, &m.s) == 3 ? WALK_USER : 0;
-	err = vcpu_decode_current(v, &m.s, &insn);
-	if (!err && kind != EMUL_MMIO) {
-		err = semu_run(&m, &insn, true);
-		if (err == -EIO || err == -ENOSYS || (!err && !m.hit))
-			err = -EAGAIN;
-	}
-	if (err && kind == EMUL_PROTECTED) {
+	if (vcpu_decode_current(v, &m.s, &insn)) {
+		if (kind != EMUL_PROTECTED)
+			return crash(v, "cannot read or decode the instruction that faulted");
 		shadow_unprotect(v->vm->shadow, gpa >> 12);
 		return EXIT_ACTION_RESUME;
 	}
-	if (err == -EAGAIN)
-		return crash(v, "a supervisor write to a read-only page with CR0.WP=0 that cannot be "
-			     "emulated");
-	if (err)
-		return crash(v, "cannot read or decode the instruction that faulted");
-	return semu_finish(v, &m, &insn, semu_run(&m, &insn, false));
+	err = semu_run(&m, &insn, kind != EMUL_MMIO);
+	if (kind != EMUL_MMIO && !m.hit && (err == -EAGAIN || err == -ENOSYS || err == -EIO || !err)) {
+		if (kind == EMUL_WP0)
+			return crash(v, "a supervisor write to a read-only page with CR0.WP=0 that "
+				     "cannot be emulated");
+		shadow_unprotect(v->vm->shadow, gpa >> 12);
+		return EXIT_ACTION_RESUME;
+	}
+	return semu_finish(v, &m, &insn, err);
 }
 
 /* ---- #PF ------------------------------------------------------------------------------ */
