@@ -192,6 +192,12 @@ u32 shadow_cpu_enter(struct shadow_cpu *c, struct shadow_hw *hw, gva_t *flush_ad
 void shadow_cpu_hw(const struct shadow_cpu *c, struct shadow_hw *hw);
 /* How many entries this vCPU has made (read by remote flushes; atomic). */
 u64 shadow_cpu_entries(const struct shadow_cpu *c);
+/*
+ * Is the vCPU inside shadow_cpu_enter waiting for the MMU lock? It reads the
+ * flush generation again after it gets the lock, so a flush (which holds the
+ * lock) must not wait for it to leave guest mode.
+ */
+bool shadow_cpu_locking(const struct shadow_cpu *c);
 
 /*
  * A #PF the hardware raised at gva with its error code hw_pfec, while the

@@ -117,7 +117,7 @@ struct shadow_mmu {
 /*
  * Per vCPU. The guest-visible state is written by the vCPU thread under the
  * MMU lock; `reload` is set by others (under the lock) when they zap a page of
- * this vCPU's root. `entries` is atomic.
+ * this vCPU's root. `entries` and `locking` are atomic.
  */
 struct shadow_cpu {
 	struct shadow_mmu *mmu;
@@ -135,6 +135,7 @@ struct shadow_cpu {
 	u32 local_flush;             /* SHADOW_FLUSH_* for the next entry */
 	gva_t flush_addr;
 	u64 entries;
+	bool locking;                /* in shadow_cpu_enter, taking the MMU lock (atomic) */
 	gva_t nofix_gva;             /* the last fault that needed no fill */
 	u32 nofix_pfec;
 };

@@ -541,18 +541,25 @@ u32 shadow_cpu_enter(struct shadow_cpu *c, struct shadow_hw *hw, gva_t *flush_ad
 	u32 flags;
 	u64 gen;
 
-	/* Count the entry before looking at the flush generation (see shadow_vcpu.c). */
+	/* Count the entry before looking at the flush generation (see shadow_vm.c). */
 	__atomic_add_fetch(&c->entries, 1, __ATOMIC_SEQ_CST);
 	gen = __atomic_load_n(&m->flush_gen, __ATOMIC_SEQ_CST);
 	if (READ_ONCE(c->reload)) {
-		u64 f = spin_lock_irqsave(&m->lock);
+		u64 f;
 
+		/*
+		 * Whoever holds the lock may be flushing and must not wait for us: we
+		 * read the generation again once we have the lock (shadow_cpu_locking).
+		 */
+		__atomic_store_n(&c->locking, true, __ATOMIC_SEQ_CST);
+		f = spin_lock_irqsave(&m->lock);
 		m->op_seq++;
 		if (c->reload)
 			shadow_cpu_reload_locked(c);
 		shadow_commit(m);
 		spin_unlock_irqrestore(&m->lock, f);
 		gen = __atomic_load_n(&m->flush_gen, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->locking, false, __ATOMIC_SEQ_CST);
 	}
 	flags = c->local_flush;
 	c->local_flush = 0;
@@ -566,3 +573,5 @@ u32 shadow_cpu_enter(struct shadow_cpu *c, struct shadow_hw *hw, gva_t *flush_ad
 }
 
 u64 shadow_cpu_entries(const struct shadow_cpu *c) { return __atomic_load_n(&c->entries, __ATOMIC_SEQ_CST); }
+
+bool shadow_cpu_locking(const struct shadow_cpu *c) { return __atomic_load_n(&c->locking, __ATOMIC_SEQ_CST); }

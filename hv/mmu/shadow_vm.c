@@ -58,7 +58,8 @@ static void host_free(void *ctx, void *p) { kfree(p); }
  * generation, and the core marks it in_guest before that: so either it reads
  * the new generation, or we see it in the guest and wait until it has left or
  * entered again. The caller holds the MMU lock; vCPUs leave guest mode without
- * it (they take it only afterwards, in exit handling).
+ * it (they take it only afterwards, in exit handling), and one that waits for
+ * it on its way in (shadow_cpu_locking) reads the generation after we are done.
  */
 static void host_remote_flush(void *ctx)
 {
@@ -72,10 +73,11 @@ static void host_remote_flush(void *ctx)
 		if (!sc)
 			continue;
 		seen = shadow_cpu_entries(sc);
-		if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST))
+		if (!__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) || shadow_cpu_locking(sc))
 			continue;
 		vcpu_kick(v);
-		while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) && shadow_cpu_entries(sc) == seen)
+		while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
+		       shadow_cpu_entries(sc) == seen && !shadow_cpu_locking(sc))
 			cpu_relax();
 	}
 }
