@@ -2,7 +2,7 @@
 # Each is tests/guests/<name>.c (plus tests/guests/<name>_*.asm, if any) linked with the
 # runtime in tests/guests/rt/ and lib/printf.c, lib/string.c. They boot under the
 # hypervisor and under plain `qemu-system-x86_64 -kernel` (see tests/guests/README.md).
-GUEST_NAMES := hello cpuid pio mmio timer paging badmem triplefault spin smp pgperm pgalias pgswitch demo realmode
+GUEST_NAMES := hello cpuid pio mmio timer paging badmem triplefault spin smp pgperm pgalias pgswitch pgsmp demo realmode
 GUEST_OBJ := $(BUILD)/guests/obj
 GUEST_CFLAGS := -m32 -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-mgeneral-regs-only -mpreferred-stack-boundary=2 -fno-asynchronous-unwind-tables \
