@@ -195,15 +195,18 @@ def test_pgsmp_concurrent_paging_with_shadow(boot, guest_elfs, tmp_path):
     conf = str(tmp_path / "vms.conf")
     vms = [("smpa", "pgsmp", SHADOW + ["cmdline = hv cpus=4", "vcpus = 4"]),
            ("smpb", "pgsmp", SHADOW + ["cmdline = hv cpus=4 rounds=60", "vcpus = 4",
-                                       "shadow_pages = 24"])]
+                                       "shadow_pages = 24"]),
+           ("rm", "realmode", SHADOW + ["cmdline = hv"])]  # real mode and back: paged real mode
     write_config(conf, vms)
-    m = boot(cpu="qemu64,+svm,+npt", smp=4, mem="512M", modules=[conf, guest_elfs("pgsmp")])
-    rows = wait_vms_end(m, ["smpa", "smpb"], VM_TIMEOUT)
-    for name, _, _ in vms:
+    m = boot(cpu="qemu64,+svm,+npt", smp=4, mem="512M",
+             modules=[conf, guest_elfs("pgsmp"), guest_elfs("realmode")])
+    rows = wait_vms_end(m, [v[0] for v in vms], VM_TIMEOUT)
+    for name, guest, _ in vms:
         assert re.search(r"status 1\b", rows[name][2]), (name, rows[name])
         text = console_text(m, name)
         assert_passed(name, text)
-        assert "pgsmp: 4 of 4 CPUs finished" in text, text
+        if guest == "pgsmp":
+            assert "pgsmp: 4 of 4 CPUs finished" in text, text
         assert "audit: clean" in m.run(f"mmu audit {name}", timeout=60)
     a, b = mmu_stats(m, "smpa"), mmu_stats(m, "smpb")
     assert a["root_hits"] > 10 * a["root_misses"], a["_text"]
