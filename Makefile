@@ -19,7 +19,7 @@ CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -mno-red-zone -mcmodel=
 NASMFLAGS := -f elf64 -g -F dwarf -I.
 LDFLAGS := -nostdlib -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T linker.ld
 
-.PHONY: all iso run debug test unit integration bench clean deps-build deps-run deps-test lint check-layers
+.PHONY: all iso run debug test test-full unit integration bench clean deps-build deps-run deps-test lint check-layers
 all: $(BUILD)/hv.elf
 
 # lwIP (fetched on first use) for the management network; adds to OBJS.
@@ -81,6 +81,11 @@ include tests/bench/bench.mk
 test: deps-test
 	@$(MAKE) --no-print-directory check-layers unit iso
 	@$(MAKE) --no-print-directory integration
+
+# `make test` with every test guest also run as a VM under Bochs/VMX (test_guests.py runs
+# the slowest ones only on QEMU/SVM otherwise, to keep the Bochs part near ten minutes).
+test-full: deps-test
+	@HV_TEST_FULL=1 $(MAKE) --no-print-directory test
 
 # Boots ISO variants of $(BUILD)/hv.elf in QEMU and Bochs (tests/integration/conftest.py);
 # fails when any test fails or none ran. PYTEST_ARGS=-k... selects tests.

@@ -114,7 +114,8 @@ static enum exit_action handle_string_io(struct vcpu *v, struct vm_exit *e)
 	}
 	asz = insn.adsize;
 	amask = size_mask(asz);
-	seg = e->io.in ? VCPU_SEG_ES : (insn.seg < VCPU_SEG_NR ? insn.seg : VCPU_SEG_DS);
+	/* OUTS: DS unless overridden (X86_SEG_NONE is 7, which is not a data segment). */
+	seg = e->io.in ? VCPU_SEG_ES : (insn.seg <= X86_SEG_GS ? insn.seg : VCPU_SEG_DS);
 	count = e->io.rep ? (g[VCPU_RCX] & amask) : 1;
 	step = (v->regs.rflags & X86_RFLAGS_DF) ? -(int)size : (int)size;
 	for (; done < count && done < STRING_IO_BUDGET; done++) {

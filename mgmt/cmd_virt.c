@@ -90,7 +90,11 @@ static u32 next_cpu(u32 cpu)
 	return cpu;
 }
 
-/* Ask every running vCPU thread of vm to move to the next CPU; returns how many were asked. */
+/*
+ * Ask each vCPU thread of vm that has entered the guest on the CPU it was last sent
+ * to (so every move is one the vCPU lives through) to move to the next CPU.
+ * Returns how many were asked.
+ */
 static u32 shuffle_once(struct vm *vm)
 {
 	u32 asked = 0;
@@ -99,8 +103,9 @@ static u32 shuffle_once(struct vm *vm)
 		struct vcpu *v = vm->vcpus[i];
 		u64 f = spin_lock_irqsave(&vm->state_lock);
 		struct thread *t = v->thread; /* set and cleared under the state lock */
+		u32 cpu = t ? READ_ONCE(t->cpu) : CPU_ANY;
 
-		if (t && !thread_migrate(t, next_cpu(READ_ONCE(t->cpu))))
+		if (t && READ_ONCE(v->last_cpu) == cpu && !thread_migrate(t, next_cpu(cpu)))
 			asked++;
 		spin_unlock_irqrestore(&vm->state_lock, f);
 	}

@@ -412,6 +412,8 @@ def shell(request, shared_machine):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "bochs: boots under Bochs (slow)")
+    config.addinivalue_line("markers", "backends(*names): hypervisor backends a test applies "
+                            "to (svm: QEMU, vmx: Bochs); default all")
     for tool in ("grub-mkrescue", QEMU):
         if shutil.which(tool) is None:
             raise pytest.UsageError(f"{tool} not found: run 'make deps-test' (as root)")
