@@ -17,6 +17,19 @@
 #define SOFT_INT_ADD 0x1111
 #define X86_CR0_PE BIT(0)
 #define X86_CR0_NE BIT(5)
+#define CPUID_EXT_EDX_LM BIT(29)
+
+/* Syscall MSRs (AMD64/Intel 64) a hypervisor must keep per guest: written before, read after. */
+static const struct {
+	u32 index;
+	u64 value;
+} syscall_msrs[] = {
+	{ 0xc0000081U, 0x0023001000000000ULL }, /* STAR */
+	{ 0xc0000082U, 0xffffffff81000000ULL }, /* LSTAR */
+	{ 0xc0000083U, 0xffffffff81000800ULL }, /* CSTAR */
+	{ 0xc0000084U, 0x0000000000047700ULL }, /* SFMASK */
+	{ 0xc0000102U, 0xffff888000001000ULL }, /* KERNEL_GS_BASE */
+};
 
 extern const u8 rm_blob_start[], rm_blob_end[], rm_isr_start[], rm_isr_end[];
 extern const u8 rm_results_start[];
@@ -96,9 +109,30 @@ static void check_back_in_protected_mode(const char *round, bool ne)
 		 round);
 }
 
+static bool has_long_mode(void)
+{
+	return cpuid(0x80000000U, 0).eax >= 0x80000001U &&
+	       (cpuid(0x80000001U, 0).edx & CPUID_EXT_EDX_LM);
+}
+
+static void check_syscall_msrs(void)
+{
+	u32 wrong = 0;
+
+	for (u32 i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
+		wrong += rdmsr(syscall_msrs[i].index) != syscall_msrs[i].value;
+	rt_check(!wrong, "realmode: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE kept across both "
+		 "rounds (%u wrong)", wrong);
+}
+
 void guest_main(void)
 {
+	bool lm = has_long_mode();
 	u32 cr0;
+
+	if (lm)
+		for (u32 i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
+			wrmsr(syscall_msrs[i].index, syscall_msrs[i].value);
 
 	memcpy((void *)RM_BASE, rm_blob_start, (size_t)(rm_blob_end - rm_blob_start));
 	rt_printf("realmode: %u bytes of 16-bit code at 0x%x\n",
@@ -121,4 +155,8 @@ void guest_main(void)
 	rt_check(results()->ticks == 1, "realmode round 2: the LAPIC timer interrupt came through "
 		 "the IVT while halted in real mode (%u ticks, %u HLTs)", results()->ticks,
 		 results()->hlts);
+	if (lm)
+		check_syscall_msrs();
+	else
+		rt_skip("realmode: no long mode, so no syscall MSRs to keep");
 }
