@@ -6,7 +6,8 @@
 
 static struct shell_session serial_session;
 
-static void serial_write(const char *s, size_t len, void *ctx) { uart_write(s, len); }
+/* Through the log's console lock, so log lines from other CPUs never split the shell's output. */
+static void serial_write(const char *s, size_t len, void *ctx) { console_write(s, len); }
 
 /* Wait for the next byte from COM1: the shell thread sleeps until the UART interrupt. */
 static int serial_read_byte(void *ctx)
