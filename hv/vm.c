@@ -28,8 +28,7 @@ const char *vm_state_name(enum vm_state s)
 	return s < ARRAY_SIZE(state_names) ? state_names[s] : "?";
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void vm_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -133,7 +132,7 @@ static int start_threads(struct vm *vm, char *err, size_t errlen)
 		if (!t) {
 			__atomic_fetch_sub(&vm->threads_alive, vm->nr_vcpus - i, __ATOMIC_SEQ_CST);
 			vm_end(vm, VM_CRASHED, "out of memory for vCPU threads");
-			set_err(err, errlen, "out of memory for vCPU threads");
+			vm_set_err(err, errlen, "out of memory for vCPU threads");
 			return -ENOMEM;
 		}
 		t->owner_data = v;
@@ -158,12 +157,12 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		break;
 	case VM_STOPPED:
 	case VM_CRASHED:
-		set_err(err, errlen, "VM '%s' has %s: 'vm reset %s' restarts it", vm->name,
+		vm_set_err(err, errlen, "VM '%s' has %s: 'vm reset %s' restarts it", vm->name,
 			vm_state_name(get_state(vm)), vm->name);
 		ret = -EINVAL;
 		break;
 	default:
-		set_err(err, errlen, "VM '%s' is already %s", vm->name, vm_state_name(get_state(vm)));
+		vm_set_err(err, errlen, "VM '%s' is already %s", vm->name, vm_state_name(get_state(vm)));
 		ret = -EINVAL;
 	}
 	mutex_unlock(&vm->lock);
@@ -176,7 +175,7 @@ int vm_pause(struct vm *vm, char *err, size_t errlen)
 
 	mutex_lock(&vm->lock);
 	if (get_state(vm) != VM_RUNNING) {
-		set_err(err, errlen, "VM '%s' is %s, not running", vm->name, vm_state_name(get_state(vm)));
+		vm_set_err(err, errlen, "VM '%s' is %s, not running", vm->name, vm_state_name(get_state(vm)));
 		ret = -EINVAL;
 	} else {
 		set_state(vm, VM_PAUSED);
@@ -194,7 +193,7 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 
 	mutex_lock(&vm->lock);
 	if (get_state(vm) != VM_PAUSED) {
-		set_err(err, errlen, "VM '%s' is %s, not paused", vm->name, vm_state_name(get_state(vm)));
+		vm_set_err(err, errlen, "VM '%s' is %s, not paused", vm->name, vm_state_name(get_state(vm)));
 		ret = -EINVAL;
 	} else {
 		set_state(vm, VM_RUNNING);
@@ -288,16 +287,16 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	int ret;
 
 	if (!virt) {
-		set_err(err, errlen, "this CPU offers no usable hardware virtualization");
+		vm_set_err(err, errlen, "this CPU offers no usable hardware virtualization");
 		return -ENODEV;
 	}
 	if (cfg->vcpus < 1 || cfg->vcpus > VM_MAX_VCPUS || cfg->memory < GMEM_CHUNK_SIZE) {
-		set_err(err, errlen, "bad configuration for '%s'", cfg->name);
+		vm_set_err(err, errlen, "bad configuration for '%s'", cfg->name);
 		return -EINVAL;
 	}
 	vm = kzalloc(sizeof(*vm));
 	if (!vm) {
-		set_err(err, errlen, "out of memory");
+		vm_set_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
@@ -315,7 +314,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 
 	ret = add_ram(vm);
 	if (ret) {
-		set_err(err, errlen, "not enough host memory for %llu MiB of guest RAM",
+		vm_set_err(err, errlen, "not enough host memory for %llu MiB of guest RAM",
 			(unsigned long long)(cfg->memory >> 20));
 		goto fail;
 	}
@@ -324,7 +323,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 		goto fail;
 	ret = vm_publish(vm);
 	if (ret) {
-		set_err(err, errlen, "a VM named '%s' exists already", vm->name);
+		vm_set_err(err, errlen, "a VM named '%s' exists already", vm->name);
 		goto fail;
 	}
 	pr_info("vm %s: created (id %u, %u vCPUs, %llu MiB)\n", vm->name, vm->id, vm->nr_vcpus,

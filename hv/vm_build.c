@@ -13,16 +13,6 @@
 #include "asm/time.h"
 #include "mm/kmalloc.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	kvsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A boot module by name: the first word of its GRUB command line. */
 static const struct boot_module *find_module(const char *name)
 {
@@ -86,7 +76,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		};
 
 		if (!v) {
-			set_err(err, errlen, "out of memory for vCPUs");
+			vm_set_err(err, errlen, "out of memory for vCPUs");
 			return -ENOMEM;
 		}
 		v->vm = vm;
@@ -94,7 +84,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		vm->vcpus[vm->nr_vcpus++] = v;
 		v->lapic = vlapic_create(&hooks, i, i == 0);
 		if (!v->lapic) {
-			set_err(err, errlen, "out of memory for LAPICs");
+			vm_set_err(err, errlen, "out of memory for LAPICs");
 			return -ENOMEM;
 		}
 	}
@@ -110,7 +100,7 @@ static int add_devices(struct vm *vm, char *err, size_t errlen)
 
 	vm->uart = vuart_create(&uart_hooks);
 	if (!vm->uart) {
-		set_err(err, errlen, "out of memory for devices");
+		vm_set_err(err, errlen, "out of memory for devices");
 		return -ENOMEM;
 	}
 	ret = vuart_register(vm->uart, &vm->pio, VUART_COM1_BASE);
@@ -119,7 +109,7 @@ static int add_devices(struct vm *vm, char *err, size_t errlen)
 	if (!ret)
 		ret = vm_add_platform_devices(vm);
 	if (ret)
-		set_err(err, errlen, "cannot register the devices (%d)", ret);
+		vm_set_err(err, errlen, "cannot register the devices (%d)", ret);
 	return ret;
 }
 
@@ -135,7 +125,7 @@ static int load_image(struct vm *vm, char *err, size_t errlen)
 	int ret;
 
 	if (!kernel) {
-		set_err(err, errlen, "no boot module named '%s' (add it to grub.cfg with module2)",
+		vm_set_err(err, errlen, "no boot module named '%s' (add it to grub.cfg with module2)",
 			vm->cfg.kernel);
 		return -ENOENT;
 	}
@@ -143,7 +133,7 @@ static int load_image(struct vm *vm, char *err, size_t errlen)
 		const struct boot_module *m = find_module(vm->cfg.modules[i]);
 
 		if (!m) {
-			set_err(err, errlen, "no boot module named '%s'", vm->cfg.modules[i]);
+			vm_set_err(err, errlen, "no boot module named '%s'", vm->cfg.modules[i]);
 			return -ENOENT;
 		}
 		mods[i] = (struct multiboot_module){ vm->cfg.modules[i], phys_to_virt(m->start),
@@ -171,7 +161,7 @@ int vm_build(struct vm *vm, char *err, size_t errlen)
 	if (!ret) {
 		ret = virt->vm_init(vm);
 		if (ret)
-			set_err(err, errlen, "cannot build the nested page tables (%d)", ret);
+			vm_set_err(err, errlen, "cannot build the nested page tables (%d)", ret);
 	}
 	if (!ret)
 		ret = load_image(vm, err, errlen);

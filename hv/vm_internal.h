@@ -4,6 +4,9 @@
 
 #include "hv/vm.h"
 
+/* Format an error message into err (nothing when err is NULL or errlen 0). */
+void vm_set_err(char *err, size_t errlen, const char *fmt, ...) __printf(3, 4);
+
 /* Devices, nested tables, vCPUs and the guest image of a VM whose RAM exists. */
 int vm_build(struct vm *vm, char *err, size_t errlen);
 /* After the vCPU threads stopped: clear RAM, reset devices, load the image again. */
